@@ -1,0 +1,395 @@
+"""One typed settings tree, read once at the process edge.
+
+Sources, highest priority first:
+
+1. keyword arguments to :func:`load_settings` (tests, library users),
+2. ``STREAMSIFT_*`` environment variables, nested with ``__``
+   (``STREAMSIFT_KAFKA__PORT=19092`` sets ``kafka.port``),
+3. the TOML file (``streamsift.toml`` in the working directory, or the path
+   given by ``--config`` / ``STREAMSIFT_CONFIG``),
+4. the defaults below.
+
+Secrets (the database password, the X API bearer token) are ``SecretStr``:
+they are only accepted from the environment, and never printed.
+Inner code receives the frozen :class:`Settings` (or one of its sections) and
+never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from streamsift.errors import ConfigError
+from streamsift.store.tables import validate_identifier
+
+DEFAULT_CONFIG_FILE = "streamsift.toml"
+ENV_PREFIX = "STREAMSIFT_"
+#: Keys that hold secrets: refused in the TOML file, accepted from the environment only.
+SECRET_KEYS = {("postgres", "password"), ("x_bearer_token",), ("x_api", "bearer_token")}
+
+Port = int
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError("must be a TCP port between 1 and 65535")
+    return value
+
+
+class StateSettings(_Section):
+    """Where runtime state lives: server data, logs, pid files, checkpoints, exports."""
+
+    dir: Path = Path(".streamsift")
+
+    @property
+    def root(self) -> Path:
+        return self.dir.expanduser().resolve()
+
+
+class KafkaSettings(_Section):
+    """Apache Kafka: the embedded KRaft broker, or an external cluster."""
+
+    bootstrap_servers: str | None = Field(
+        default=None,
+        description="External cluster (host:port,...). When empty, streamsift runs its own broker.",
+    )
+    host: str = "127.0.0.1"
+    port: Port = 9092
+    controller_port: Port = 9093
+    heap: str = Field(default="512m", pattern=r"^\d+[mg]$")
+    partitions: int = Field(default=3, ge=1, le=1000)
+    topic_raw: str = "tweets.raw"
+    topic_deadletter: str = "tweets.deadletter"
+    topic_predictions: str = "tweets.predictions"
+    topic_model_events: str = "models.events"
+    start_timeout_s: float = Field(default=90.0, gt=0)
+
+    _ports = field_validator("port", "controller_port")(_check_port)
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, v: str) -> str:
+        if v not in {"127.0.0.1", "localhost"}:
+            raise ValueError("the embedded broker binds to loopback only: use 127.0.0.1")
+        return v
+
+    @property
+    def embedded(self) -> bool:
+        return not self.bootstrap_servers
+
+    @property
+    def bootstrap(self) -> str:
+        return self.bootstrap_servers or f"{self.host}:{self.port}"
+
+    @property
+    def topics(self) -> list[str]:
+        return [self.topic_raw, self.topic_deadletter, self.topic_predictions, self.topic_model_events]
+
+
+class PostgresSettings(_Section):
+    """PostgreSQL: the embedded server from the pip wheel, or an external one by URL."""
+
+    url: str | None = Field(
+        default=None,
+        description="External server, e.g. postgresql://user@host:5432/streamingdb (password from "
+        "STREAMSIFT_POSTGRES__PASSWORD). When empty, streamsift runs its own server.",
+    )
+    host: str = "127.0.0.1"
+    port: Port = 5432
+    database: str = "streamingdb"
+    user: str = "streamsift"
+    password: SecretStr | None = None
+    connect_timeout_s: int = Field(default=5, ge=1)
+
+    _ports = field_validator("port")(_check_port)
+
+    @field_validator("database", "user")
+    @classmethod
+    def _identifier(cls, v: str) -> str:
+        return validate_identifier(v)
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql://")
+        if v and "@" in v.split("//", 1)[1].split("/", 1)[0] and ":" in v.split("//", 1)[1].split("@")[0]:
+            raise ValueError(
+                "must not contain a password: set STREAMSIFT_POSTGRES__PASSWORD instead"
+            )
+        return v
+
+    @property
+    def embedded(self) -> bool:
+        return not self.url
+
+
+class SparkSettings(_Section):
+    """Apache Spark: the session factory used by every Spark job."""
+
+    master: str = "local[*]"
+    app_name: str = "streamsift"
+    driver_memory: str = Field(default="2g", pattern=r"^\d+[mg]$")
+    shuffle_partitions: int = Field(default=4, ge=1)
+    ui_enabled: bool = False
+    log_level: str = "WARN"
+    extra_conf: dict[str, str] = Field(default_factory=dict)
+
+
+class DatasetSettings(_Section):
+    """Versioned datasets: table names are ``<prefix>_<version>``."""
+
+    prefix: str = "raw_tweet_dataset"
+    version: int = Field(default=0, ge=0)
+    test_size: int = Field(default=1000, ge=0)
+    dev_size: int = Field(default=500, ge=0)
+    snorkel_train_size: int = Field(default=10_000, ge=0)
+    seed: int = 42
+
+    @field_validator("prefix")
+    @classmethod
+    def _identifier(cls, v: str) -> str:
+        return validate_identifier(v)
+
+
+class LabelingSettings(_Section):
+    """Weak supervision: the label space and user labeling functions."""
+
+    classes: list[str] = Field(default_factory=lambda: ["not_ai", "ai"], min_length=2)
+    lf_modules: list[str] = Field(default_factory=list)
+
+    @field_validator("classes")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("class names must be unique")
+        return v
+
+
+class ModelSettings(_Section):
+    """Model training and the model store."""
+
+    name: str = "tweet-classifier"
+    models_dir: Path = Path("models")
+    max_length: int = Field(default=280, ge=8)
+    seed: int = 42
+
+
+class ServingSettings(_Section):
+    """The model server."""
+
+    host: str = "127.0.0.1"
+    port: Port = 8501
+
+    _ports = field_validator("port")(_check_port)
+
+
+class WebSettings(_Section):
+    """The annotation UI and dashboard."""
+
+    host: str = "127.0.0.1"
+    port: Port = 8000
+
+    _ports = field_validator("port")(_check_port)
+
+
+class IngestSettings(_Section):
+    """The Spark Structured Streaming job from Kafka into the raw table."""
+
+    max_offsets_per_trigger: int = Field(default=50_000, ge=1)
+    trigger_interval: str = Field(default="2 seconds")
+    starting_offsets: Literal["earliest", "latest"] = "earliest"
+
+
+class ProducerSettings(_Section):
+    """The Kafka producer every source writes through."""
+
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "lz4"
+    linger_ms: int = Field(default=20, ge=0)
+    batch_size: int = Field(default=262_144, ge=1)
+
+
+class XApiSettings(_Section):
+    """The X API v2 filtered stream source."""
+
+    base_url: str = "https://api.x.com"
+    bearer_token: SecretStr | None = None
+    rules: list[str] = Field(
+        default_factory=lambda: [
+            "(AI OR \"artificial intelligence\" OR \"machine learning\" OR \"deep learning\" "
+            "OR \"data science\" OR LLM OR NLP OR \"neural network\") has:links -is:retweet",
+            "(news OR sports OR music OR food OR travel) lang:en",
+        ]
+    )
+    max_backoff_s: float = Field(default=320.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """The whole settings tree. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    state: StateSettings = StateSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    postgres: PostgresSettings = PostgresSettings()
+    spark: SparkSettings = SparkSettings()
+    dataset: DatasetSettings = DatasetSettings()
+    labeling: LabelingSettings = LabelingSettings()
+    model: ModelSettings = ModelSettings()
+    serving: ServingSettings = ServingSettings()
+    web: WebSettings = WebSettings()
+    ingest: IngestSettings = IngestSettings()
+    producer: ProducerSettings = ProducerSettings()
+    x_api: XApiSettings = XApiSettings()
+    #: ``STREAMSIFT_X_BEARER_TOKEN``: the documented short name for ``x_api.bearer_token``.
+    x_bearer_token: SecretStr | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Where ``make setup`` put the Maven-resolved jars (``kafka/`` and ``spark/`` inside).
+    #: Empty: ``./build/jars``, else the repository checkout the package runs from.
+    jars_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> Settings:
+        if self.kafka.embedded and self.kafka.port == self.kafka.controller_port:
+            raise ValueError("kafka.port and kafka.controller_port must differ")
+        return self
+
+    @property
+    def bearer_token(self) -> SecretStr | None:
+        return self.x_bearer_token or self.x_api.bearer_token
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+
+_TOML_DATA: ContextVar[dict[str, Any]] = ContextVar("streamsift_toml", default={})
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Feeds the already-parsed TOML mapping (parsed in :func:`load_settings`)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        data = _TOML_DATA.get()
+        return data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_TOML_DATA.get())
+
+
+def _find_secrets(data: dict[str, Any]) -> list[str]:
+    found = []
+    for key in SECRET_KEYS:
+        node: Any = data
+        for part in key:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            found.append(".".join(key))
+    return sorted(found)
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(settings)"
+        got = e.get("input")
+        got_s = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{loc}: unknown setting{got_s}")
+        else:
+            lines.append(f"{loc}: {e['msg']}{got_s}")
+    return f"invalid configuration ({source}): " + "; ".join(lines)
+
+
+def config_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The TOML file to read: ``path``, else ``$STREAMSIFT_CONFIG``, else ``./streamsift.toml``."""
+    return Path(path or os.environ.get("STREAMSIFT_CONFIG") or DEFAULT_CONFIG_FILE)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read the settings tree once: TOML file, then environment, then ``overrides``.
+
+    A missing default file is fine (defaults apply); a missing file that was named
+    explicitly, a malformed file, a bad value or a secret in the file raise
+    :class:`~streamsift.errors.ConfigError` naming the key.
+    """
+    explicit = path is not None or "STREAMSIFT_CONFIG" in os.environ
+    file = config_path(path)
+    data: dict[str, Any] = {}
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+        secrets = _find_secrets(data)
+        if secrets:
+            raise ConfigError(
+                f"{file}: {', '.join(secrets)} must not be stored in the config file",
+                hint="set it in the environment, e.g. STREAMSIFT_POSTGRES__PASSWORD",
+            )
+    elif explicit:
+        raise ConfigError(f"config file {file} does not exist")
+    source = f"{file} + {ENV_PREFIX}* environment" if file.exists() else f"{ENV_PREFIX}* environment"
+    token = _TOML_DATA.set(data)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from None
+    finally:
+        _TOML_DATA.reset(token)
+
+
+def redacted_dump(settings: Settings) -> dict[str, Any]:
+    """The settings as JSON-able data, secrets shown as ``**********``."""
+    return settings.model_dump(mode="json")
+
+
+__all__ = [
+    "DatasetSettings",
+    "IngestSettings",
+    "KafkaSettings",
+    "LabelingSettings",
+    "ModelSettings",
+    "PostgresSettings",
+    "ProducerSettings",
+    "ServingSettings",
+    "Settings",
+    "SparkSettings",
+    "StateSettings",
+    "WebSettings",
+    "XApiSettings",
+    "config_path",
+    "load_settings",
+    "redacted_dump",
+]
