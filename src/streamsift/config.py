@@ -133,9 +133,7 @@ class PostgresSettings(_Section):
         if v and not v.startswith(("postgresql://", "postgres://")):
             raise ValueError("must start with postgresql://")
         if v and "@" in v.split("//", 1)[1].split("/", 1)[0] and ":" in v.split("//", 1)[1].split("@")[0]:
-            raise ValueError(
-                "must not contain a password: set STREAMSIFT_POSTGRES__PASSWORD instead"
-            )
+            raise ValueError("must not contain a password: set STREAMSIFT_POSTGRES__PASSWORD instead")
         return v
 
     @property
@@ -235,8 +233,8 @@ class XApiSettings(_Section):
     bearer_token: SecretStr | None = None
     rules: list[str] = Field(
         default_factory=lambda: [
-            "(AI OR \"artificial intelligence\" OR \"machine learning\" OR \"deep learning\" "
-            "OR \"data science\" OR LLM OR NLP OR \"neural network\") has:links -is:retweet",
+            '(AI OR "artificial intelligence" OR "machine learning" OR "deep learning" '
+            'OR "data science" OR LLM OR NLP OR "neural network") has:links -is:retweet',
             "(news OR sports OR music OR food OR travel) lang:en",
         ]
     )
@@ -294,18 +292,18 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _TomlSource(settings_cls))
 
 
-_TOML_DATA: ContextVar[dict[str, Any]] = ContextVar("streamsift_toml", default={})
+_TOML_DATA: ContextVar[dict[str, Any] | None] = ContextVar("streamsift_toml", default=None)
 
 
 class _TomlSource(PydanticBaseSettingsSource):
     """Feeds the already-parsed TOML mapping (parsed in :func:`load_settings`)."""
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        data = _TOML_DATA.get()
+        data = _TOML_DATA.get() or {}
         return data.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_TOML_DATA.get())
+        return dict(_TOML_DATA.get() or {})
 
 
 def _find_secrets(data: dict[str, Any]) -> list[str]:
@@ -319,12 +317,17 @@ def _find_secrets(data: dict[str, Any]) -> list[str]:
     return sorted(found)
 
 
+#: Values never repeated in error messages (they may carry credentials).
+_NEVER_ECHO = {"url", "password", "bearer_token", "x_bearer_token", "bootstrap_servers"}
+
+
 def _format_validation_error(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(settings)"
         got = e.get("input")
-        got_s = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+        sensitive = any(str(part) in _NEVER_ECHO for part in e["loc"])
+        got_s = "" if isinstance(got, dict) or got is None or sensitive else f" (got {got!r})"
         if e["type"] == "extra_forbidden":
             lines.append(f"{loc}: unknown setting{got_s}")
         else:

@@ -11,7 +11,9 @@ _REPO_ROOT = Path(__file__).resolve().parents[3]  # src/streamsift/infra/jars.py
 
 def jars_root(configured: Path | None) -> Path:
     """The folder holding ``kafka/`` and ``spark/`` jar folders."""
-    candidates = [configured] if configured else [Path.cwd() / "build" / "jars", _REPO_ROOT / "build" / "jars"]
+    candidates = (
+        [configured] if configured else [Path.cwd() / "build" / "jars", _REPO_ROOT / "build" / "jars"]
+    )
     for c in candidates:
         if c is not None and c.is_dir():
             return c.resolve()

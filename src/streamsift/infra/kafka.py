@@ -166,8 +166,12 @@ class KafkaBroker:
         log.info("starting Kafka broker on %s", s.bootstrap)
         with self.log_file.open("ab") as out:
             proc = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=self.home,
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.home,
             )
         self.pid_file.write_text(f"{proc.pid}\n")
         self._wait_ready(proc.pid)
@@ -229,10 +233,7 @@ class KafkaBroker:
                 except KafkaException as exc:
                     if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                         raise InfraError(f"cannot create Kafka topic {topic}: {exc}") from exc
-        grow = [
-            t for t in wanted
-            if t in existing and len(existing[t].partitions) < self.settings.partitions
-        ]
+        grow = [t for t in wanted if t in existing and len(existing[t].partitions) < self.settings.partitions]
         if grow:
             for topic, fut in admin.create_partitions(
                 [NewPartitions(t, self.settings.partitions) for t in grow]
@@ -286,10 +287,20 @@ class KafkaBroker:
                 hint="run `streamsift infra down --wipe` to start from empty topics",
             )
         cmd = [
-            java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", classpath,
+            java,
+            "-Xmx256m",
+            "-XX:TieredStopAtLevel=1",
+            "-cp",
+            classpath,
             f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-            "kafka.tools.StorageTool", "format",
-            "-t", new_cluster_id(), "-c", str(self.props_file), "--standalone", "--ignore-formatted",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            new_cluster_id(),
+            "-c",
+            str(self.props_file),
+            "--standalone",
+            "--ignore-formatted",
         ]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if res.returncode != 0:

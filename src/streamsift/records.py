@@ -1,0 +1,441 @@
+"""The canonical tweet record, and the normaliser for X API v1.1 and v2 JSON.
+
+Every source (X API stream, file replay, synthetic) puts the tweet JSON on Kafka
+as delivered; the ingest job turns each payload into one :class:`Tweet` with
+:func:`parse_payload`. The full text (``extended_tweet``, ``note_tweet``, the
+retweeted or quoted tweet's full text) and every expanded URL are kept.
+
+Anything that is not a tweet raises :class:`MalformedRecord` with a reason that
+ends up in the ``dead_letters`` table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import orjson
+
+from streamsift.errors import StreamsiftError
+
+#: Texts longer than this (characters) are malformed: the longest X post is 25,000.
+MAX_TEXT_CHARS = 40_000
+
+
+class MalformedRecord(StreamsiftError):
+    """A payload that cannot become a :class:`Tweet`; ``str(exc)`` is the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Url:
+    """A link in a tweet: the t.co ``url``, the ``expanded_url`` and its ``domain``."""
+
+    url: str
+    expanded_url: str
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tweet:
+    """One tweet in the shape every stage after ingestion uses."""
+
+    tweet_id: int
+    text: str
+    created_at: datetime | None
+    lang: str | None
+    user_id: int | None
+    user_screen_name: str | None
+    user_name: str | None
+    user_followers_count: int | None
+    user_verified: bool | None
+    is_retweet: bool
+    is_quote: bool
+    is_reply: bool
+    retweeted_id: int | None
+    quoted_id: int | None
+    in_reply_to_id: int | None
+    quoted_text: str | None
+    hashtags: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    urls: tuple[Url, ...] = ()
+    source_format: str = "v1.1"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def expanded_urls(self) -> list[str]:
+        return [u.expanded_url for u in self.urls]
+
+
+# -- small helpers ----------------------------------------------------------------------------
+def clean_text(value: Any) -> str:
+    """A string safe for PostgreSQL text: NUL removed, lone surrogates replaced."""
+    if not isinstance(value, str):
+        return ""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return clean_text(value) or None if isinstance(value, str) else None
+
+
+def _as_int(value: Any, what: str, *, required: bool = False) -> int | None:
+    if value is None or value == "":
+        if required:
+            raise MalformedRecord(f"missing {what}")
+        return None
+    if isinstance(value, bool):
+        raise MalformedRecord(f"{what} is a boolean, not an id")
+    try:
+        out = int(value)
+    except (TypeError, ValueError):
+        raise MalformedRecord(f"{what} is not an integer: {str(value)[:40]!r}") from None
+    if not 0 < out < 2**63:
+        if required:
+            raise MalformedRecord(f"{what} out of range: {out}")
+        return None
+    return out
+
+
+def _opt_int(value: Any) -> int | None:
+    try:
+        return _as_int(value, "value")
+    except MalformedRecord:
+        return None
+
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1
+    )
+}
+
+
+def parse_created_at(value: Any) -> datetime | None:
+    """v1.1 ``Sun Apr 05 10:46:44 +0000 2020`` or v2 ISO 8601; None if absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if value[:4].isdigit():
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        else:
+            p = value.split()
+            if len(p) == 6 and p[4] == "+0000" and p[1] in _MONTHS:  # the fast, usual case
+                h, m, sec = p[3].split(":")
+                return datetime(int(p[5]), _MONTHS[p[1]], int(p[2]), int(h), int(m), int(sec), tzinfo=UTC)
+            dt = parsedate_to_datetime(f"{p[0]}, {p[2]} {p[1]} {p[5]} {p[3]} {p[4]}")
+    except (ValueError, IndexError, TypeError):
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def domain_of(url: str) -> str:
+    """The host of ``url``, lower-case, without ``www.``, user info or port; "" if there is none."""
+    rest = url.strip()
+    scheme_end = rest.find("://")
+    if scheme_end != -1:
+        rest = rest[scheme_end + 3 :]
+    for sep in "/?#":
+        cut = rest.find(sep)
+        if cut != -1:
+            rest = rest[:cut]
+    host = rest.rsplit("@", 1)[-1]
+    # an IPv6 literal keeps its colons; otherwise drop the port
+    host = host.split("]", 1)[0] + "]" if host.startswith("[") else host.split(":", 1)[0]
+    host = host.lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def _urls_from(entities: Any) -> list[Url]:
+    out = []
+    if not isinstance(entities, dict):
+        return out
+    for u in entities.get("urls") or []:
+        if not isinstance(u, dict):
+            continue
+        short = _opt_str(u.get("url")) or ""
+        expanded = _opt_str(u.get("unwound_url")) or _opt_str(u.get("expanded_url")) or short
+        if expanded:
+            out.append(Url(short, expanded, domain_of(expanded)))
+    return out
+
+
+def _tags(entities: Any, key: str, field_names: tuple[str, ...]) -> list[str]:
+    out = []
+    if not isinstance(entities, dict):
+        return out
+    for item in entities.get(key) or []:
+        if isinstance(item, dict):
+            for f in field_names:
+                v = item.get(f)
+                if isinstance(v, str) and v:
+                    out.append(clean_text(v))
+                    break
+    return out
+
+
+def _dedup(items: list[Any]) -> tuple[Any, ...]:
+    """Keep the first of each item (URLs compared by expanded URL), in order."""
+    seen: set[Any] = set()
+    out = []
+    for i in items:
+        key = i.expanded_url if isinstance(i, Url) else i
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return tuple(out)
+
+
+def _check_text(text: str) -> str:
+    if not text.strip():
+        raise MalformedRecord("empty text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise MalformedRecord(f"text longer than {MAX_TEXT_CHARS} characters ({len(text)})")
+    return text
+
+
+# -- X API v1.1 ------------------------------------------------------------------------------
+def _v1_full_text(status: dict[str, Any]) -> tuple[str, list[Url], dict[str, Any]]:
+    """The untruncated text of a v1.1 status, its URLs and the entities it came with."""
+    ext = status.get("extended_tweet")
+    if isinstance(ext, dict) and isinstance(ext.get("full_text"), str):
+        entities = ext.get("entities") or {}
+        return (
+            clean_text(ext["full_text"]),
+            _urls_from(entities) + _urls_from(status.get("entities")),
+            entities,
+        )
+    text = status.get("full_text") if isinstance(status.get("full_text"), str) else status.get("text")
+    entities = status.get("entities") or {}
+    return clean_text(text), _urls_from(entities), entities
+
+
+def normalize_v1(d: dict[str, Any]) -> Tweet:
+    """Normalise an X API v1.1 status object."""
+    for notice in (
+        "delete",
+        "limit",
+        "scrub_geo",
+        "status_withheld",
+        "user_withheld",
+        "disconnect",
+        "warning",
+    ):
+        if notice in d and "id" not in d and "id_str" not in d:
+            raise MalformedRecord(f"not a tweet: a stream '{notice}' notice")
+    tweet_id = _as_int(d.get("id_str") or d.get("id"), "tweet id", required=True)
+    assert tweet_id is not None
+    if (
+        not isinstance(d.get("text"), str)
+        and not isinstance(d.get("full_text"), str)
+        and "extended_tweet" not in d
+    ):
+        raise MalformedRecord("missing text")
+    text, urls, entities = _v1_full_text(d)
+    all_entities = [entities, d.get("entities")]
+
+    rt = d.get("retweeted_status") if isinstance(d.get("retweeted_status"), dict) else None
+    qt = d.get("quoted_status") if isinstance(d.get("quoted_status"), dict) else None
+    quoted_text = None
+    if rt is not None:
+        rt_text, rt_urls, rt_entities = _v1_full_text(rt)
+        rt_user = (rt.get("user") or {}).get("screen_name") if isinstance(rt.get("user"), dict) else None
+        if rt_text:
+            text = f"RT @{rt_user}: {rt_text}" if rt_user else rt_text
+        urls += rt_urls
+        all_entities.append(rt_entities)
+        if qt is None and isinstance(rt.get("quoted_status"), dict):
+            qt = rt["quoted_status"]
+    if qt is not None:
+        quoted_text, qt_urls, _ = _v1_full_text(qt)
+        quoted_text = quoted_text or None
+        urls += qt_urls
+    user = d.get("user") if isinstance(d.get("user"), dict) else {}
+    hashtags: list[str] = []
+    mentions: list[str] = []
+    for ent in all_entities:
+        hashtags += _tags(ent, "hashtags", ("text", "tag"))
+        mentions += _tags(ent, "user_mentions", ("screen_name",))
+    return Tweet(
+        tweet_id=tweet_id,
+        text=_check_text(text),
+        created_at=parse_created_at(d.get("created_at")),
+        lang=_opt_str(d.get("lang")),
+        user_id=_opt_int(user.get("id_str") or user.get("id")),
+        user_screen_name=_opt_str(user.get("screen_name")),
+        user_name=_opt_str(user.get("name")),
+        user_followers_count=_opt_int(user.get("followers_count")),
+        user_verified=user.get("verified") if isinstance(user.get("verified"), bool) else None,
+        is_retweet=rt is not None,
+        is_quote=bool(d.get("is_quote_status")) or qt is not None,
+        is_reply=d.get("in_reply_to_status_id") is not None,
+        retweeted_id=_opt_int(rt.get("id_str") or rt.get("id")) if rt else None,
+        quoted_id=_opt_int(d.get("quoted_status_id_str") or d.get("quoted_status_id"))
+        or (_opt_int(qt.get("id_str") or qt.get("id")) if qt else None),
+        in_reply_to_id=_opt_int(d.get("in_reply_to_status_id_str") or d.get("in_reply_to_status_id")),
+        quoted_text=quoted_text,
+        hashtags=_dedup(hashtags),
+        mentions=_dedup(mentions),
+        urls=_dedup(urls),
+        source_format="v1.1",
+    )
+
+
+# -- X API v2 ----------------------------------------------------------------------------------
+def _v2_full_text(t: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    note = t.get("note_tweet")
+    if isinstance(note, dict) and isinstance(note.get("text"), str):
+        return clean_text(note["text"]), note.get("entities") or t.get("entities") or {}
+    return clean_text(t.get("text")), t.get("entities") or {}
+
+
+def normalize_v2(envelope: dict[str, Any]) -> Tweet:
+    """Normalise an X API v2 stream message (``data`` + ``includes``) or a bare v2 tweet."""
+    if "data" in envelope:
+        data = envelope["data"]
+        includes = envelope.get("includes") if isinstance(envelope.get("includes"), dict) else {}
+    else:
+        data, includes = envelope, {}
+    if not isinstance(data, dict):
+        raise MalformedRecord("v2 'data' is not an object")
+    tweet_id = _as_int(data.get("id"), "tweet id", required=True)
+    assert tweet_id is not None
+    if not isinstance(data.get("text"), str) and not isinstance(data.get("note_tweet"), dict):
+        raise MalformedRecord("missing text")
+    users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
+    tweets = {str(t.get("id")): t for t in includes.get("tweets") or [] if isinstance(t, dict)}
+    text, entities = _v2_full_text(data)
+    urls = _urls_from(entities)
+    all_entities = [entities]
+    refs = {
+        r.get("type"): str(r.get("id")) for r in data.get("referenced_tweets") or [] if isinstance(r, dict)
+    }
+    rt_id, qt_id, reply_id = refs.get("retweeted"), refs.get("quoted"), refs.get("replied_to")
+    quoted_text = None
+    if rt_id and rt_id in tweets:
+        rt = tweets[rt_id]
+        rt_text, rt_entities = _v2_full_text(rt)
+        rt_user = users.get(str(rt.get("author_id")), {}).get("username")
+        if rt_text:
+            text = f"RT @{rt_user}: {rt_text}" if rt_user else rt_text
+        urls += _urls_from(rt_entities)
+        all_entities.append(rt_entities)
+    if qt_id and qt_id in tweets:
+        quoted_text, qt_entities = _v2_full_text(tweets[qt_id])
+        quoted_text = quoted_text or None
+        urls += _urls_from(qt_entities)
+    author = users.get(str(data.get("author_id")), {})
+    metrics = author.get("public_metrics") if isinstance(author.get("public_metrics"), dict) else {}
+    hashtags: list[str] = []
+    mentions: list[str] = []
+    for ent in all_entities:
+        hashtags += _tags(ent, "hashtags", ("tag", "text"))
+        mentions += _tags(ent, "mentions", ("username",))
+    return Tweet(
+        tweet_id=tweet_id,
+        text=_check_text(text),
+        created_at=parse_created_at(data.get("created_at")),
+        lang=_opt_str(data.get("lang")),
+        user_id=_opt_int(data.get("author_id")),
+        user_screen_name=_opt_str(author.get("username")),
+        user_name=_opt_str(author.get("name")),
+        user_followers_count=_opt_int(metrics.get("followers_count")),
+        user_verified=author.get("verified") if isinstance(author.get("verified"), bool) else None,
+        is_retweet=rt_id is not None,
+        is_quote=qt_id is not None,
+        is_reply=reply_id is not None,
+        retweeted_id=_opt_int(rt_id),
+        quoted_id=_opt_int(qt_id),
+        in_reply_to_id=_opt_int(reply_id),
+        quoted_text=quoted_text,
+        hashtags=_dedup(hashtags),
+        mentions=_dedup(mentions),
+        urls=_dedup(urls),
+        source_format="v2",
+    )
+
+
+def is_v2(d: dict[str, Any]) -> bool:
+    """v2 messages wrap the tweet in ``data``, or carry ``author_id`` / ``edit_history_tweet_ids``."""
+    return isinstance(d.get("data"), dict) or (
+        "id_str" not in d and ("author_id" in d or "edit_history_tweet_ids" in d)
+    )
+
+
+def normalize(d: Any) -> Tweet:
+    """Normalise a decoded v1.1 or v2 object into a :class:`Tweet`."""
+    if not isinstance(d, dict):
+        raise MalformedRecord(f"not a JSON object but a {type(d).__name__}")
+    try:
+        return normalize_v2(d) if is_v2(d) else normalize_v1(d)
+    except MalformedRecord:
+        raise
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:  # shapes we did not foresee
+        raise MalformedRecord(f"unexpected structure: {type(exc).__name__}: {exc}"[:300]) from exc
+
+
+def parse_payload(payload: bytes | str | None) -> tuple[Tweet, str]:
+    """Decode a Kafka payload into a :class:`Tweet` and the JSON text to keep as ``raw``."""
+    if payload is None or len(payload) == 0:
+        raise MalformedRecord("empty payload")
+    if isinstance(payload, bytes | bytearray | memoryview):
+        try:
+            text = bytes(payload).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedRecord(f"payload is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    else:
+        text = payload
+    try:
+        obj = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        # orjson refuses lone surrogates that real tweets sometimes carry; the stdlib
+        # parser accepts them (clean_text replaces them) and words its errors better.
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MalformedRecord(
+                f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
+        except RecursionError:
+            raise MalformedRecord("invalid JSON: nested too deeply") from None
+    tweet = normalize(obj)
+    if "\\u0000" in text:  # valid JSON, but PostgreSQL's jsonb refuses NUL characters
+        text = text.replace("\\u0000", "\\ufffd")
+    return tweet, text
+
+
+def extract_tweet_id(payload: bytes | str) -> int | None:
+    """The tweet id of a payload, for the Kafka message key; None when there is none."""
+    try:
+        obj = orjson.loads(payload)
+        if isinstance(obj, dict):
+            data = obj.get("data") if isinstance(obj.get("data"), dict) else obj
+            return _opt_int(data.get("id_str") or data.get("id"))
+    except (ValueError, TypeError):
+        return None
+    return None
+
+
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "MalformedRecord",
+    "Tweet",
+    "Url",
+    "clean_text",
+    "domain_of",
+    "extract_tweet_id",
+    "normalize",
+    "normalize_v1",
+    "normalize_v2",
+    "parse_created_at",
+    "parse_payload",
+]
