@@ -1,0 +1,184 @@
+"""Turn a batch of Kafka messages into rows, and write them idempotently.
+
+Pure logic (:func:`rows_from_messages`) is separate from the write
+(:class:`RawTweetSink`), so it can be tested without a broker or a database.
+The Spark job calls :meth:`RawTweetSink.write` inside its executors.
+
+Idempotence: the raw table's key is the tweet id and ``dead_letters`` is unique
+on (stage, topic, partition, offset); inserts are ``ON CONFLICT DO NOTHING``, so
+a replayed micro-batch writes nothing twice. Each write is one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from streamsift.records import MalformedRecord, clean_text, parse_payload
+from streamsift.store.schema import RAW_COLUMNS
+from streamsift.store.tables import validate_identifier
+
+log = logging.getLogger(__name__)
+
+STAGE = "ingest"
+PREVIEW_CHARS = 2000
+
+
+@dataclass(slots=True)
+class KafkaMessage:
+    """What the sink needs of one Kafka record."""
+
+    value: bytes | None
+    topic: str
+    partition: int
+    offset: int
+    timestamp: datetime | None = None
+
+
+@dataclass
+class BatchRows:
+    tweets: list[tuple[Any, ...]] = field(default_factory=list)
+    urls: list[tuple[int, str, str, str]] = field(default_factory=list)
+    dead: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+@dataclass
+class WriteResult:
+    """Counts of one write (a micro-batch partition)."""
+
+    messages: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    urls: int = 0
+
+    def __iadd__(self, other: WriteResult) -> WriteResult:
+        for f in ("messages", "inserted", "duplicates", "dead_letters", "urls"):
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+        return self
+
+
+def _preview(value: bytes | None) -> str:
+    if value is None:
+        return ""
+    return clean_text(value[: PREVIEW_CHARS * 4].decode("utf-8", "replace"))[:PREVIEW_CHARS]
+
+
+def rows_from_messages(messages: Iterable[KafkaMessage]) -> BatchRows:
+    """Normalise each message; valid tweets become raw + URL rows, the rest dead letters."""
+    out = BatchRows()
+    for m in messages:
+        try:
+            t, raw = parse_payload(m.value)
+        except MalformedRecord as exc:
+            out.dead.append((STAGE, m.topic, m.partition, m.offset, m.value, _preview(m.value), str(exc)))
+            continue
+        out.tweets.append(
+            (
+                t.tweet_id,
+                t.created_at,
+                t.text,
+                t.lang,
+                t.user_id,
+                t.user_screen_name,
+                t.user_name,
+                t.user_followers_count,
+                t.user_verified,
+                t.is_retweet,
+                t.is_quote,
+                t.is_reply,
+                t.retweeted_id,
+                t.quoted_id,
+                t.in_reply_to_id,
+                t.quoted_text,
+                list(t.hashtags),
+                list(t.mentions),
+                [u.expanded_url for u in t.urls],
+                t.source_format,
+                raw,
+                m.topic,
+                m.partition,
+                m.offset,
+                m.timestamp,
+            )
+        )
+        out.urls.extend((t.tweet_id, u.url, u.expanded_url, u.domain) for u in t.urls)
+    return out
+
+
+class RawTweetSink:
+    """Writes batches into ``<raw table>``, ``tweet_urls`` and ``dead_letters``."""
+
+    def __init__(self, connect_kwargs: dict[str, Any], raw_table: str) -> None:
+        self.connect_kwargs = connect_kwargs
+        self.table = validate_identifier(raw_table)
+
+    def write(self, messages: list[KafkaMessage], conn: psycopg.Connection | None = None) -> WriteResult:
+        rows = rows_from_messages(messages)
+        result = WriteResult(messages=len(messages))
+        if conn is None:
+            with psycopg.connect(**self.connect_kwargs) as own:
+                self._write(own, rows, result)
+        else:
+            self._write(conn, rows, result)
+        return result
+
+    def _write(self, conn: psycopg.Connection, rows: BatchRows, result: WriteResult) -> None:
+        table = sql.Identifier(self.table)
+        cols = sql.SQL(", ").join(map(sql.Identifier, RAW_COLUMNS))
+        with conn.transaction(), conn.cursor() as cur:
+            if rows.tweets:
+                cur.execute(
+                    sql.SQL(
+                        "CREATE TEMP TABLE IF NOT EXISTS _ingest_raw "
+                        "(LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                    ).format(table)
+                )
+                with cur.copy(sql.SQL("COPY _ingest_raw ({}) FROM STDIN").format(cols)) as cp:
+                    for r in rows.tweets:
+                        cp.write_row(r)
+                cur.execute(
+                    sql.SQL(
+                        "INSERT INTO {table} ({cols}) "
+                        "SELECT DISTINCT ON (tweet_id) {cols} FROM _ingest_raw "
+                        "ORDER BY tweet_id, kafka_partition, kafka_offset "
+                        "ON CONFLICT (tweet_id) DO NOTHING"
+                    ).format(table=table, cols=cols)
+                )
+                result.inserted = cur.rowcount
+                result.duplicates = len(rows.tweets) - cur.rowcount
+            if rows.urls:
+                cur.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS _ingest_urls (LIKE tweet_urls) ON COMMIT DELETE ROWS"
+                )
+                with cur.copy("COPY _ingest_urls (tweet_id, url, expanded_url, domain) FROM STDIN") as cp:
+                    for r in rows.urls:
+                        cp.write_row(r)
+                cur.execute("INSERT INTO tweet_urls SELECT * FROM _ingest_urls ON CONFLICT DO NOTHING")
+                result.urls = cur.rowcount
+            if rows.dead:
+                cur.executemany(
+                    "INSERT INTO dead_letters (stage, topic, kafka_partition, kafka_offset, payload, "
+                    "payload_text, reason) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (stage, topic, kafka_partition, kafka_offset) DO NOTHING",
+                    rows.dead,
+                )
+                result.dead_letters = len(rows.dead)
+
+
+def utc(ts: Any) -> datetime | None:
+    """Spark hands timestamps as naive UTC datetimes or pandas Timestamps."""
+    if ts is None:
+        return None
+    if hasattr(ts, "to_pydatetime"):
+        ts = ts.to_pydatetime()
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+__all__ = ["KafkaMessage", "RawTweetSink", "WriteResult", "rows_from_messages"]

@@ -1,0 +1,114 @@
+"""DDL of the tables streamsift writes. Every statement is idempotent."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from streamsift.store.tables import validate_identifier
+
+#: Columns of a raw tweet table, in COPY order (``ingested_at`` is set by the server).
+RAW_COLUMNS = (
+    "tweet_id",
+    "created_at",
+    "text",
+    "lang",
+    "user_id",
+    "user_screen_name",
+    "user_name",
+    "user_followers_count",
+    "user_verified",
+    "is_retweet",
+    "is_quote",
+    "is_reply",
+    "retweeted_id",
+    "quoted_id",
+    "in_reply_to_id",
+    "quoted_text",
+    "hashtags",
+    "mentions",
+    "urls",
+    "source_format",
+    "raw",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+    "kafka_timestamp",
+)
+
+_RAW_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    tweet_id             bigint PRIMARY KEY,
+    created_at           timestamptz,
+    text                 text NOT NULL,
+    lang                 text,
+    user_id              bigint,
+    user_screen_name     text,
+    user_name            text,
+    user_followers_count bigint,
+    user_verified        boolean,
+    is_retweet           boolean NOT NULL DEFAULT false,
+    is_quote             boolean NOT NULL DEFAULT false,
+    is_reply             boolean NOT NULL DEFAULT false,
+    retweeted_id         bigint,
+    quoted_id            bigint,
+    in_reply_to_id       bigint,
+    quoted_text          text,
+    hashtags             text[] NOT NULL DEFAULT '{{}}',
+    mentions             text[] NOT NULL DEFAULT '{{}}',
+    urls                 text[] NOT NULL DEFAULT '{{}}',
+    source_format        text NOT NULL,
+    raw                  jsonb NOT NULL,
+    kafka_topic          text,
+    kafka_partition      integer,
+    kafka_offset         bigint,
+    kafka_timestamp      timestamptz,
+    ingested_at          timestamptz NOT NULL DEFAULT clock_timestamp()
+)
+"""
+
+_TWEET_URLS_DDL = """
+CREATE TABLE IF NOT EXISTS tweet_urls (
+    tweet_id     bigint NOT NULL,
+    url          text NOT NULL,
+    expanded_url text NOT NULL,
+    domain       text NOT NULL,
+    PRIMARY KEY (tweet_id, expanded_url)
+);
+CREATE INDEX IF NOT EXISTS tweet_urls_domain_idx ON tweet_urls (domain)
+"""
+
+_DEAD_LETTERS_DDL = """
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id              bigserial PRIMARY KEY,
+    stage           text NOT NULL,
+    topic           text,
+    kafka_partition integer,
+    kafka_offset    bigint,
+    payload         bytea,
+    payload_text    text,
+    reason          text NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (stage, topic, kafka_partition, kafka_offset)
+)
+"""
+
+
+def ensure_ingest_schema(conn: psycopg.Connection, raw_table: str) -> None:
+    """Create the raw table, ``tweet_urls`` and ``dead_letters`` if missing (one transaction)."""
+    table = sql.Identifier(validate_identifier(raw_table))
+    with conn.transaction():
+        # Concurrent first runs must not race on CREATE TABLE IF NOT EXISTS.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.schema'))")
+        conn.execute(sql.SQL(_RAW_DDL).format(table=table))
+        conn.execute(
+            sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (ingested_at)").format(
+                sql.Identifier(f"{raw_table}_ingested_idx"), table
+            )
+        )
+        for stmt in _TWEET_URLS_DDL.split(";"):
+            conn.execute(stmt)
+        conn.execute(_DEAD_LETTERS_DDL)
+
+
+__all__ = ["RAW_COLUMNS", "ensure_ingest_schema"]

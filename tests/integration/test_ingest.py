@@ -1,0 +1,161 @@
+"""Ingestion end to end through the real broker, Spark and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from psycopg import sql
+
+from streamsift.infra import KafkaBroker
+from streamsift.ingest.producer import produce
+from streamsift.ingest.spark_job import run_ingest
+from streamsift.records import parse_payload
+from streamsift.sources.synthetic import generate
+from streamsift.store.connection import connect
+from streamsift.store.tables import raw_table
+from tests.conftest import FIXTURES
+from tests.integration.helpers import settings_env
+
+pytestmark = pytest.mark.integration
+
+
+def _counts(settings, table: str, topic: str) -> tuple[int, int, int]:
+    with connect(settings.postgres) as conn:
+        raw = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+        dead = conn.execute(
+            "SELECT count(*) FROM dead_letters WHERE stage = 'ingest' AND topic = %s", (topic,)
+        ).fetchone()[0]
+        urls = conn.execute(
+            sql.SQL("SELECT count(*) FROM tweet_urls u JOIN {} r USING (tweet_id)").format(
+                sql.Identifier(table)
+            )
+        ).fetchone()[0]
+    return raw, dead, urls
+
+
+def _expected(items) -> tuple[set[int], int, int]:
+    valid = {i.tweet_id for i in items if i.kind != "malformed"}
+    malformed = sum(i.kind == "malformed" for i in items)
+    urls: dict[int, set[str]] = {}
+    for i in items:
+        if i.kind != "malformed":
+            urls[i.tweet_id] = {u.expanded_url for u in parse_payload(i.record.payload)[0].urls}
+    return valid, malformed, sum(len(v) for v in urls.values())
+
+
+def test_synthetic_stream_lands_exactly_once(infra_settings, spark, topic_name, table_version):
+    KafkaBroker(infra_settings.kafka, infra_settings.state.root).ensure_topics([topic_name])
+    items = list(generate(3000, seed=11, malformed_share=0.03, duplicate_share=0.05))
+    valid, malformed, n_urls = _expected(items)
+    assert malformed > 0 and len(valid) < 3000 - malformed  # the stream really has both
+    produce((i.record for i in items), infra_settings.kafka, infra_settings.producer, topic=topic_name)
+
+    table = raw_table("raw_tweet_dataset", table_version)
+    stats = run_ingest(infra_settings, until_idle=True, spark=spark, topic=topic_name, table=table)
+    assert stats.totals.messages == 3000
+    assert _counts(infra_settings, table, topic_name) == (len(valid), malformed, n_urls)
+
+    with connect(infra_settings.postgres) as conn:
+        ids = {r[0] for r in conn.execute(sql.SQL("SELECT tweet_id FROM {}").format(sql.Identifier(table)))}
+        reasons = [
+            r[0] for r in conn.execute("SELECT reason FROM dead_letters WHERE topic = %s", (topic_name,))
+        ]
+        offsets = conn.execute(
+            "SELECT count(DISTINCT (kafka_partition, kafka_offset)) FROM dead_letters WHERE topic = %s",
+            (topic_name,),
+        ).fetchone()[0]
+        raw_ok = conn.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE raw ? 'id_str' OR raw ? 'data'").format(
+                sql.Identifier(table)
+            )
+        ).fetchone()[0]
+    assert ids == valid
+    assert all(reasons) and offsets == malformed
+    assert raw_ok == len(valid)  # the raw JSON is kept as jsonb
+
+    # A second run over the same topic with a fresh checkpoint replays everything: nothing doubles.
+    import shutil
+
+    shutil.rmtree(infra_settings.state.root / "checkpoints" / "ingest" / table)
+    run_ingest(infra_settings, until_idle=True, spark=spark, topic=topic_name, table=table)
+    assert _counts(infra_settings, table, topic_name) == (len(valid), malformed, n_urls)
+
+
+def test_cli_replay_then_ingest(infra_settings, tmp_path):
+    """The interface a user types: produce --source replay, ingest --until-idle, SQL on the tables."""
+    env = settings_env(infra_settings)
+    fixture = FIXTURES / "replay_small.jsonl"
+    run = [sys.executable, "-m", "streamsift.cli"]
+    p = subprocess.run(
+        [*run, "produce", "--source", "replay", "--path", str(fixture)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    i = subprocess.run([*run, "ingest", "--until-idle"], env=env, capture_output=True, text=True, timeout=300)
+    assert i.returncode == 0, i.stderr
+    lines = [ln for ln in fixture.read_bytes().splitlines() if ln.strip()]
+    with connect(infra_settings.postgres) as conn:
+        texts = dict(conn.execute("SELECT tweet_id, text FROM raw_tweet_dataset_0").fetchall())
+        urls = {r[0] for r in conn.execute("SELECT expanded_url FROM tweet_urls")}
+        dead = conn.execute("SELECT count(*) FROM dead_letters WHERE topic = 'tweets.raw'").fetchone()[0]
+    good = []
+    for ln in lines:
+        try:
+            good.append(parse_payload(ln)[0])
+        except Exception:  # noqa: BLE001 - counted as dead letters below
+            continue
+    assert {t.tweet_id: t.text for t in good} == texts
+    assert {u.expanded_url for t in good for u in t.urls} <= urls
+    assert dead == len(lines) - len(good) > 0
+
+
+def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(infra_settings, topic_name, table_version):
+    KafkaBroker(infra_settings.kafka, infra_settings.state.root).ensure_topics([topic_name])
+    items = list(generate(30_000, seed=23))
+    valid, malformed, n_urls = _expected(items)
+    produce((i.record for i in items), infra_settings.kafka, infra_settings.producer, topic=topic_name)
+    table = raw_table("raw_tweet_dataset", table_version)
+
+    env = settings_env(infra_settings)
+    env.update(
+        {
+            "STREAMSIFT_KAFKA__TOPIC_RAW": topic_name,
+            "STREAMSIFT_DATASET__VERSION": str(table_version),
+            "STREAMSIFT_INGEST__MAX_OFFSETS_PER_TRIGGER": "1500",
+            "STREAMSIFT_INGEST__TRIGGER_INTERVAL": "0 seconds",
+        }
+    )
+    cmd = [sys.executable, "-m", "streamsift.cli", "ingest"]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        # Wait until some batches are in, then kill the driver and its JVM without warning.
+        deadline = time.monotonic() + 240
+        raw = 0
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                raw = _counts(infra_settings, table, topic_name)[0]
+            except Exception:  # noqa: BLE001 - the table appears with the first batch
+                continue
+            if raw > 3000:
+                break
+        assert 3000 < raw < len(valid), f"the kill must land mid-stream (raw={raw})"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    killed_at = _counts(infra_settings, table, topic_name)
+    assert killed_at[0] < len(valid)
+
+    again = subprocess.run([*cmd, "--until-idle"], env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert _counts(infra_settings, table, topic_name) == (len(valid), malformed, n_urls)
