@@ -12,6 +12,7 @@ ends up in the ``dead_letters`` table.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -70,8 +71,13 @@ class Tweet:
 
 
 # -- small helpers ----------------------------------------------------------------------------
+def _fix_surrogates(value: str) -> str:
+    """Join split surrogate pairs and replace lone surrogates with U+FFFD."""
+    return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def clean_text(value: Any) -> str:
-    """A string safe for PostgreSQL text: NUL removed, lone surrogates replaced."""
+    """A string safe for PostgreSQL text: NUL removed, lone surrogates replaced by U+FFFD."""
     if not isinstance(value, str):
         return ""
     if "\x00" in value:
@@ -79,12 +85,22 @@ def clean_text(value: Any) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        value = value.encode("utf-8", "replace").decode("utf-8")
+        value = _fix_surrogates(value)
     return value
 
 
 def _opt_str(value: Any) -> str | None:
     return clean_text(value) or None if isinstance(value, str) else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is an object, else an empty one: a wrong-typed optional field counts as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    """``value`` if it is an array, else an empty one."""
+    return value if isinstance(value, list) else []
 
 
 def _as_int(value: Any, what: str, *, required: bool = False) -> int | None:
@@ -95,8 +111,10 @@ def _as_int(value: Any, what: str, *, required: bool = False) -> int | None:
     if isinstance(value, bool):
         raise MalformedRecord(f"{what} is a boolean, not an id")
     try:
+        if isinstance(value, float) and not value.is_integer():  # also NaN and ±inf
+            raise ValueError(value)
         out = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise MalformedRecord(f"{what} is not an integer: {str(value)[:40]!r}") from None
     if not 0 < out < 2**63:
         if required:
@@ -106,10 +124,18 @@ def _as_int(value: Any, what: str, *, required: bool = False) -> int | None:
 
 
 def _opt_int(value: Any) -> int | None:
+    """A positive id, or None."""
     try:
         return _as_int(value, "value")
     except MalformedRecord:
         return None
+
+
+def _opt_count(value: Any) -> int | None:
+    """A count (0 allowed, unlike an id), or None."""
+    if value == 0 and not isinstance(value, bool):
+        return 0
+    return _opt_int(value)
 
 
 _MONTHS = {
@@ -138,12 +164,18 @@ def parse_created_at(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def domain_of(url: str) -> str:
     """The host of ``url``, lower-case, without ``www.``, user info or port; "" if there is none."""
-    rest = url.strip()
-    scheme_end = rest.find("://")
-    if scheme_end != -1:
-        rest = rest[scheme_end + 3 :]
+    rest = url.strip() if isinstance(url, str) else ""
+    # only a real scheme counts: "a.com/?next=https://b.org" is a.com, not b.org
+    scheme = _SCHEME.match(rest)
+    if scheme:
+        rest = rest[scheme.end() :]
+    elif rest.startswith("//"):  # scheme-relative
+        rest = rest[2:]
     for sep in "/?#":
         cut = rest.find(sep)
         if cut != -1:
@@ -156,24 +188,23 @@ def domain_of(url: str) -> str:
 
 
 def _urls_from(entities: Any) -> list[Url]:
+    """Every link of an entities object; a v2 ``unwound_url`` is kept beside its ``expanded_url``."""
     out = []
-    if not isinstance(entities, dict):
-        return out
-    for u in entities.get("urls") or []:
+    for u in _list(_dict(entities).get("urls")):
         if not isinstance(u, dict):
             continue
         short = _opt_str(u.get("url")) or ""
-        expanded = _opt_str(u.get("unwound_url")) or _opt_str(u.get("expanded_url")) or short
-        if expanded:
-            out.append(Url(short, expanded, domain_of(expanded)))
+        expanded = _opt_str(u.get("expanded_url")) or short
+        unwound = _opt_str(u.get("unwound_url"))
+        for target in (expanded, unwound):
+            if target:
+                out.append(Url(short, target, domain_of(target)))
     return out
 
 
 def _tags(entities: Any, key: str, field_names: tuple[str, ...]) -> list[str]:
     out = []
-    if not isinstance(entities, dict):
-        return out
-    for item in entities.get(key) or []:
+    for item in _list(_dict(entities).get(key)):
         if isinstance(item, dict):
             for f in field_names:
                 v = item.get(f)
@@ -195,7 +226,23 @@ def _dedup(items: list[Any]) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def _has_text(value: Any) -> bool:
+    """A string with something in it (an empty full text falls back to the short one)."""
+    return isinstance(value, str) and bool(clean_text(value).strip())
+
+
+def unescape_entities(text: str) -> str:
+    """Undo the three HTML escapes the X API applies to tweet text (``&amp;``, ``&lt;``, ``&gt;``).
+
+    Only these three: a tweet that literally says ``&quot;`` keeps it.
+    """
+    if "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _check_text(text: str) -> str:
+    text = unescape_entities(text)
     if not text.strip():
         raise MalformedRecord("empty text")
     if len(text) > MAX_TEXT_CHARS:
@@ -207,15 +254,15 @@ def _check_text(text: str) -> str:
 def _v1_full_text(status: dict[str, Any]) -> tuple[str, list[Url], dict[str, Any]]:
     """The untruncated text of a v1.1 status, its URLs and the entities it came with."""
     ext = status.get("extended_tweet")
-    if isinstance(ext, dict) and isinstance(ext.get("full_text"), str):
-        entities = ext.get("entities") or {}
+    if isinstance(ext, dict) and _has_text(ext.get("full_text")):
+        entities = _dict(ext.get("entities"))
         return (
             clean_text(ext["full_text"]),
             _urls_from(entities) + _urls_from(status.get("entities")),
             entities,
         )
     text = status.get("full_text") if isinstance(status.get("full_text"), str) else status.get("text")
-    entities = status.get("entities") or {}
+    entities = _dict(status.get("entities"))
     return clean_text(text), _urls_from(entities), entities
 
 
@@ -248,18 +295,23 @@ def normalize_v1(d: dict[str, Any]) -> Tweet:
     quoted_text = None
     if rt is not None:
         rt_text, rt_urls, rt_entities = _v1_full_text(rt)
-        rt_user = (rt.get("user") or {}).get("screen_name") if isinstance(rt.get("user"), dict) else None
+        rt_user = _opt_str(_dict(rt.get("user")).get("screen_name"))
         if rt_text:
             text = f"RT @{rt_user}: {rt_text}" if rt_user else rt_text
         urls += rt_urls
         all_entities.append(rt_entities)
-        if qt is None and isinstance(rt.get("quoted_status"), dict):
-            qt = rt["quoted_status"]
+        rt_qt = rt.get("quoted_status")
+        if isinstance(rt_qt, dict):
+            if qt is None:
+                qt = rt_qt
+            elif rt_qt is not qt:  # keep its links too, should it differ from the top-level one
+                urls += _v1_full_text(rt_qt)[1]
     if qt is not None:
         quoted_text, qt_urls, _ = _v1_full_text(qt)
         quoted_text = quoted_text or None
         urls += qt_urls
-    user = d.get("user") if isinstance(d.get("user"), dict) else {}
+    user = _dict(d.get("user"))
+    in_reply_to_id = _opt_int(d.get("in_reply_to_status_id_str") or d.get("in_reply_to_status_id"))
     hashtags: list[str] = []
     mentions: list[str] = []
     for ent in all_entities:
@@ -273,16 +325,16 @@ def normalize_v1(d: dict[str, Any]) -> Tweet:
         user_id=_opt_int(user.get("id_str") or user.get("id")),
         user_screen_name=_opt_str(user.get("screen_name")),
         user_name=_opt_str(user.get("name")),
-        user_followers_count=_opt_int(user.get("followers_count")),
+        user_followers_count=_opt_count(user.get("followers_count")),
         user_verified=user.get("verified") if isinstance(user.get("verified"), bool) else None,
         is_retweet=rt is not None,
-        is_quote=bool(d.get("is_quote_status")) or qt is not None,
-        is_reply=d.get("in_reply_to_status_id") is not None,
+        is_quote=d.get("is_quote_status") is True or qt is not None,
+        is_reply=in_reply_to_id is not None,
         retweeted_id=_opt_int(rt.get("id_str") or rt.get("id")) if rt else None,
         quoted_id=_opt_int(d.get("quoted_status_id_str") or d.get("quoted_status_id"))
         or (_opt_int(qt.get("id_str") or qt.get("id")) if qt else None),
-        in_reply_to_id=_opt_int(d.get("in_reply_to_status_id_str") or d.get("in_reply_to_status_id")),
-        quoted_text=quoted_text,
+        in_reply_to_id=in_reply_to_id,
+        quoted_text=unescape_entities(quoted_text) if quoted_text else None,
         hashtags=_dedup(hashtags),
         mentions=_dedup(mentions),
         urls=_dedup(urls),
@@ -291,50 +343,80 @@ def normalize_v1(d: dict[str, Any]) -> Tweet:
 
 
 # -- X API v2 ----------------------------------------------------------------------------------
-def _v2_full_text(t: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _v2_full_text(t: dict[str, Any]) -> tuple[str, list[Url], list[dict[str, Any]]]:
+    """The untruncated text of a v2 tweet (``note_tweet`` first), its URLs and its entities."""
+    entities = _dict(t.get("entities"))
     note = t.get("note_tweet")
-    if isinstance(note, dict) and isinstance(note.get("text"), str):
-        return clean_text(note["text"]), note.get("entities") or t.get("entities") or {}
-    return clean_text(t.get("text")), t.get("entities") or {}
+    if isinstance(note, dict) and _has_text(note.get("text")):
+        note_entities = _dict(note.get("entities"))
+        # the long text's entities first, then the truncated text's (whose links it repeats)
+        return (
+            clean_text(note["text"]),
+            _urls_from(note_entities) + _urls_from(entities),
+            [note_entities, entities],
+        )
+    return clean_text(t.get("text")), _urls_from(entities), [entities]
+
+
+#: The ``data`` keys of X API v2 compliance-stream events (which carry no tweet).
+_V2_COMPLIANCE_EVENTS = (
+    "delete",
+    "withheld",
+    "drop",
+    "undrop",
+    "scrub_geo",
+    "user_delete",
+    "user_undelete",
+    "user_protect",
+    "user_unprotect",
+    "user_suspend",
+    "user_unsuspend",
+    "user_withheld",
+    "user_profile_modification",
+)
 
 
 def normalize_v2(envelope: dict[str, Any]) -> Tweet:
     """Normalise an X API v2 stream message (``data`` + ``includes``) or a bare v2 tweet."""
     if "data" in envelope:
         data = envelope["data"]
-        includes = envelope.get("includes") if isinstance(envelope.get("includes"), dict) else {}
+        includes = _dict(envelope.get("includes"))
     else:
         data, includes = envelope, {}
     if not isinstance(data, dict):
         raise MalformedRecord("v2 'data' is not an object")
+    if "id" not in data:
+        for event in _V2_COMPLIANCE_EVENTS:
+            if event in data:
+                raise MalformedRecord(f"not a tweet: a v2 '{event}' compliance event")
     tweet_id = _as_int(data.get("id"), "tweet id", required=True)
     assert tweet_id is not None
     if not isinstance(data.get("text"), str) and not isinstance(data.get("note_tweet"), dict):
         raise MalformedRecord("missing text")
-    users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
-    tweets = {str(t.get("id")): t for t in includes.get("tweets") or [] if isinstance(t, dict)}
-    text, entities = _v2_full_text(data)
-    urls = _urls_from(entities)
-    all_entities = [entities]
+    users = {str(u.get("id")): u for u in _list(includes.get("users")) if isinstance(u, dict)}
+    tweets = {str(t.get("id")): t for t in _list(includes.get("tweets")) if isinstance(t, dict)}
+    text, urls, all_entities = _v2_full_text(data)
     refs = {
-        r.get("type"): str(r.get("id")) for r in data.get("referenced_tweets") or [] if isinstance(r, dict)
+        r["type"]: str(r.get("id"))
+        for r in _list(data.get("referenced_tweets"))
+        if isinstance(r, dict) and isinstance(r.get("type"), str)
     }
     rt_id, qt_id, reply_id = refs.get("retweeted"), refs.get("quoted"), refs.get("replied_to")
     quoted_text = None
     if rt_id and rt_id in tweets:
         rt = tweets[rt_id]
-        rt_text, rt_entities = _v2_full_text(rt)
-        rt_user = users.get(str(rt.get("author_id")), {}).get("username")
+        rt_text, rt_urls, rt_entities = _v2_full_text(rt)
+        rt_user = _opt_str(_dict(users.get(str(rt.get("author_id")))).get("username"))
         if rt_text:
             text = f"RT @{rt_user}: {rt_text}" if rt_user else rt_text
-        urls += _urls_from(rt_entities)
-        all_entities.append(rt_entities)
+        urls += rt_urls
+        all_entities += rt_entities
     if qt_id and qt_id in tweets:
-        quoted_text, qt_entities = _v2_full_text(tweets[qt_id])
+        quoted_text, qt_urls, _ = _v2_full_text(tweets[qt_id])
         quoted_text = quoted_text or None
-        urls += _urls_from(qt_entities)
-    author = users.get(str(data.get("author_id")), {})
-    metrics = author.get("public_metrics") if isinstance(author.get("public_metrics"), dict) else {}
+        urls += qt_urls
+    author = _dict(users.get(str(data.get("author_id"))))
+    metrics = _dict(author.get("public_metrics"))
     hashtags: list[str] = []
     mentions: list[str] = []
     for ent in all_entities:
@@ -348,7 +430,7 @@ def normalize_v2(envelope: dict[str, Any]) -> Tweet:
         user_id=_opt_int(data.get("author_id")),
         user_screen_name=_opt_str(author.get("username")),
         user_name=_opt_str(author.get("name")),
-        user_followers_count=_opt_int(metrics.get("followers_count")),
+        user_followers_count=_opt_count(metrics.get("followers_count")),
         user_verified=author.get("verified") if isinstance(author.get("verified"), bool) else None,
         is_retweet=rt_id is not None,
         is_quote=qt_id is not None,
@@ -356,7 +438,7 @@ def normalize_v2(envelope: dict[str, Any]) -> Tweet:
         retweeted_id=_opt_int(rt_id),
         quoted_id=_opt_int(qt_id),
         in_reply_to_id=_opt_int(reply_id),
-        quoted_text=quoted_text,
+        quoted_text=unescape_entities(quoted_text) if quoted_text else None,
         hashtags=_dedup(hashtags),
         mentions=_dedup(mentions),
         urls=_dedup(urls),
@@ -375,12 +457,54 @@ def normalize(d: Any) -> Tweet:
     """Normalise a decoded v1.1 or v2 object into a :class:`Tweet`."""
     if not isinstance(d, dict):
         raise MalformedRecord(f"not a JSON object but a {type(d).__name__}")
+    if "errors" in d and not any(k in d for k in ("data", "id", "id_str")):
+        first = _dict(next(iter(_list(d["errors"])), None))
+        what = _opt_str(first.get("title")) or _opt_str(first.get("message")) or "no details"
+        raise MalformedRecord(f"not a tweet: an X API v2 error message ({what[:120]})")
     try:
         return normalize_v2(d) if is_v2(d) else normalize_v1(d)
     except MalformedRecord:
         raise
-    except (AttributeError, TypeError, KeyError, ValueError) as exc:  # shapes we did not foresee
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError, OverflowError) as exc:
+        # shapes we did not foresee
         raise MalformedRecord(f"unexpected structure: {type(exc).__name__}: {exc}"[:300]) from exc
+
+
+# JSON string escapes, matched left to right so an escaped backslash is never read as the
+# start of another escape.
+_JSON_ESCAPE = re.compile(
+    r"\\u([dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})"  # a surrogate pair
+    r"|\\u([0-9a-fA-F]{4})"  # any other \\uXXXX
+    r"|\\.",  # \\\\, \\", \\n, ...
+    re.DOTALL,
+)
+
+
+def _jsonb_escape(m: re.Match[str]) -> str:
+    code = m.group(2)
+    if code is not None:
+        cp = int(code, 16)
+        if cp == 0 or 0xD800 <= cp <= 0xDFFF:  # NUL, or a surrogate without its partner
+            return "\\ufffd"
+    return m.group(0)
+
+
+def _jsonb_safe(text: str) -> str:
+    """JSON text PostgreSQL's jsonb accepts: no \\u0000, no lone surrogates (escaped or not)."""
+    text = _JSON_ESCAPE.sub(_jsonb_escape, text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _fix_surrogates(text)
+    return text
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonFinite(name)
 
 
 def parse_payload(payload: bytes | str | None) -> tuple[Tweet, str]:
@@ -394,22 +518,28 @@ def parse_payload(payload: bytes | str | None) -> tuple[Tweet, str]:
             raise MalformedRecord(f"payload is not UTF-8: {exc.reason} at byte {exc.start}") from None
     else:
         text = payload
+    fallback = False
     try:
         obj = orjson.loads(text)
     except orjson.JSONDecodeError:
         # orjson refuses lone surrogates that real tweets sometimes carry; the stdlib
         # parser accepts them (clean_text replaces them) and words its errors better.
+        # NaN and Infinity are not JSON (and jsonb refuses them): the stdlib must not accept them.
+        fallback = True
         try:
-            obj = json.loads(text)
+            obj = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
             raise MalformedRecord(
                 f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
             ) from None
+        except _NonFinite as exc:
+            raise MalformedRecord(f"invalid JSON: {exc} is not a JSON value") from None
         except RecursionError:
             raise MalformedRecord("invalid JSON: nested too deeply") from None
     tweet = normalize(obj)
-    if "\\u0000" in text:  # valid JSON, but PostgreSQL's jsonb refuses NUL characters
-        text = text.replace("\\u0000", "\\ufffd")
+    # valid JSON, but PostgreSQL's jsonb refuses NUL characters and lone surrogates
+    if fallback or "\\u0000" in text:
+        text = _jsonb_safe(text)
     return tweet, text
 
 
@@ -438,4 +568,5 @@ __all__ = [
     "normalize_v2",
     "parse_created_at",
     "parse_payload",
+    "unescape_entities",
 ]
