@@ -33,5 +33,5 @@ def test_loop_repeats(tmp_path):
 def test_missing_path(tmp_path):
     with pytest.raises(SourceError, match="does not exist"):
         ReplaySource(tmp_path / "nope.jsonl")
-    with pytest.raises(SourceError, match="no .json or .jsonl files"):
+    with pytest.raises(SourceError, match=r"no \.json or \.jsonl files"):
         ReplaySource(tmp_path)

@@ -1,0 +1,221 @@
+"""Ingest benchmark: synthetic tweets → producer → Kafka → Spark → PostgreSQL, against the original design.
+
+Runs on a private infrastructure (its own state folder and free ports) and prints JSON:
+
+* ``streamsift``: the producer (idempotent, batched, lz4) and the ingest job (Spark
+  ``mapInArrow`` → COPY → ``INSERT … ON CONFLICT DO NOTHING``, with tweet_urls and
+  dead letters) running at the same time; sustained tweets/s into PostgreSQL and
+  end-to-end lag (Kafka timestamp → row committed) p50 / p95.
+* ``baseline``: the original design - a per-record synchronous send (measured on a
+  subset, it is slow), and a Spark job that parses with ``from_json`` and appends each
+  micro-batch over JDBC with no dedup (duplicates and malformed rows land too).
+
+    python bench/ingest_throughput.py [--count 200000] [--baseline-send 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from confluent_kafka import Producer
+from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from streamsift.config import load_settings  # noqa: E402
+from streamsift.infra import KafkaBroker, down, up  # noqa: E402
+from streamsift.infra.process import free_port  # noqa: E402
+from streamsift.infra.spark import get_spark  # noqa: E402
+from streamsift.ingest.producer import produce, producer_config  # noqa: E402
+from streamsift.ingest.spark_job import run_ingest  # noqa: E402
+from streamsift.sources.synthetic import generate  # noqa: E402
+from streamsift.store.connection import connect, jdbc_url  # noqa: E402
+
+
+def make_settings(state: Path, max_offsets: int):
+    return load_settings(
+        "/dev/null",
+        state={"dir": str(state)},
+        kafka={"port": free_port(), "controller_port": free_port(), "partitions": 4, "heap": "1g"},
+        postgres={"port": free_port()},
+        spark={"master": "local[2]", "driver_memory": "2g", "shuffle_partitions": 2},
+        ingest={"max_offsets_per_trigger": max_offsets, "trigger_interval": "0 seconds"},
+    )
+
+
+def count_rows(settings, table: str) -> int:
+    with connect(settings.postgres) as conn:
+        try:
+            return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+        except Exception:  # noqa: BLE001 - the table appears with the first batch
+            return 0
+
+
+def bench_streamsift(settings, spark, items, expected: int) -> dict:
+    topic, table = "bench.streamsift", "raw_tweet_dataset_900"
+    KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            run_ingest(settings, spark=spark, topic=topic, table=table, timeout_s=900, until_idle=False)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    t = threading.Thread(target=ingest, daemon=True)
+    t.start()
+    time.sleep(8)  # the query is running and idle before the first record is sent
+    t0 = time.perf_counter()
+    stats = produce((i.record for i in items), settings.kafka, settings.producer, topic=topic)
+    produced_s = time.perf_counter() - t0
+    while count_rows(settings, table) < expected and time.perf_counter() - t0 < 900 and not errors:
+        time.sleep(0.2)
+    total_s = time.perf_counter() - t0
+    for q in spark.streams.active:
+        q.stop()
+    done.wait(60)
+    if errors:
+        raise errors[0]
+    with connect(settings.postgres) as conn:
+        p50, p95, first, last = conn.execute(
+            sql.SQL(
+                "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ingested_at - kafka_timestamp)),"
+                " percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM ingested_at - kafka_timestamp)),"
+                " min(ingested_at), max(ingested_at) FROM {}"
+            ).format(sql.Identifier(table))
+        ).fetchone()
+        rows = count_rows(settings, table)
+    return {
+        "records_sent": stats.delivered,
+        "producer_records_per_s": round(stats.delivered / produced_s, 1),
+        "rows_in_postgres": rows,
+        "expected_rows": expected,
+        "seconds_first_send_to_last_row": round(total_s, 2),
+        "sustained_tweets_per_s": round(rows / total_s, 1),
+        "lag_p50_s": round(p50, 3),
+        "lag_p95_s": round(p95, 3),
+    }
+
+
+def bench_baseline_send(settings, items, n: int) -> dict:
+    """The original producer: one synchronous send (wait for the ack) per record."""
+    topic = "bench.baseline.send"
+    KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
+    p = Producer({"bootstrap.servers": settings.kafka.bootstrap, "acks": "all", "linger.ms": 0})
+    t0 = time.perf_counter()
+    for it in items[:n]:
+        p.produce(topic, value=it.record.payload)
+        p.flush()
+    dt = time.perf_counter() - t0
+    return {"records": n, "records_per_s": round(n / dt, 1)}
+
+
+def bench_baseline_consumer(settings, spark, items) -> dict:
+    """The original consumer: from_json + per-batch JDBC append, no dedup, into an unkeyed table."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    topic, table = "bench.baseline.consume", "baseline_raw_tweets"
+    KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
+    produce((i.record for i in items), settings.kafka, settings.producer, topic=topic)
+    schema = StructType(
+        [StructField(n, StringType()) for n in ("id_str", "created_at", "text", "lang")]
+        + [StructField("user", StructType([StructField("screen_name", StringType())]))]
+    )
+    pg = settings.postgres
+    stream = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka.bootstrap)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("maxOffsetsPerTrigger", settings.ingest.max_offsets_per_trigger)
+        .load()
+        .select(F.from_json(F.col("value").cast("string"), schema).alias("t"))
+        .select("t.id_str", "t.created_at", "t.text", "t.lang", F.col("t.user.screen_name").alias("screen_name"))
+    )
+
+    def append(df, _id):
+        (
+            df.write.format("jdbc").option("url", jdbc_url(pg)).option("dbtable", table)
+            .option("user", pg.user).option("driver", "org.postgresql.Driver").mode("append").save()
+        )
+
+    t0 = time.perf_counter()
+    q = (
+        stream.writeStream.foreachBatch(append)
+        .option("checkpointLocation", str(settings.state.root / "checkpoints" / "baseline"))
+        .trigger(availableNow=True)
+        .start()
+    )
+    q.awaitTermination()
+    dt = time.perf_counter() - t0
+    rows = count_rows(settings, table)
+    return {"rows_in_postgres": rows, "seconds": round(dt, 2), "rows_per_s": round(rows / dt, 1),
+            "note": "no dedup: duplicates and malformed records are written as rows too"}
+
+
+def bench_streamsift_consumer(settings, spark, items, expected: int) -> dict:
+    """The streamsift consumer alone on a pre-filled topic (same conditions as the baseline consumer)."""
+    topic, table = "bench.streamsift.consume", "raw_tweet_dataset_901"
+    KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
+    produce((i.record for i in items), settings.kafka, settings.producer, topic=topic)
+    t0 = time.perf_counter()
+    stats = run_ingest(settings, spark=spark, topic=topic, table=table, until_idle=True)
+    dt = time.perf_counter() - t0
+    rows = count_rows(settings, table)
+    assert rows == expected, (rows, expected)
+    return {"rows_in_postgres": rows, "messages": stats.totals.messages, "seconds": round(dt, 2),
+            "messages_per_s": round(stats.totals.messages / dt, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--count", type=int, default=200_000)
+    ap.add_argument("--baseline-send", type=int, default=20_000)
+    ap.add_argument("--max-offsets", type=int, default=50_000)
+    args = ap.parse_args()
+
+    items = list(generate(args.count, seed=2024))
+    expected = len({i.tweet_id for i in items if i.kind != "malformed"})
+    with tempfile.TemporaryDirectory(prefix="streamsift-bench-") as tmp:
+        settings = make_settings(Path(tmp), args.max_offsets)
+        up(settings)
+        try:
+            spark = get_spark(settings, app_name="streamsift-bench")
+            result = {
+                "count": args.count,
+                "distinct_valid_tweets": expected,
+                "avg_payload_bytes": round(sum(len(i.record.payload) for i in items) / len(items)),
+                "machine": {"cores": __import__("os").cpu_count()},
+                "streamsift_end_to_end": bench_streamsift(settings, spark, items, expected),
+                "streamsift_consumer_only": bench_streamsift_consumer(settings, spark, items, expected),
+                "baseline_consumer_jdbc_append": bench_baseline_consumer(settings, spark, items),
+                "baseline_sync_send": bench_baseline_send(settings, items, args.baseline_send),
+            }
+            e2e = result["streamsift_end_to_end"]
+            result["ratios"] = {
+                "producer_vs_sync_send": round(
+                    e2e["producer_records_per_s"] / result["baseline_sync_send"]["records_per_s"], 1
+                ),
+                "consumer_vs_jdbc_append": round(
+                    result["streamsift_consumer_only"]["messages_per_s"]
+                    / result["baseline_consumer_jdbc_append"]["rows_per_s"], 2
+                ),
+            }
+            spark.stop()
+        finally:
+            down(settings, wipe=True)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
