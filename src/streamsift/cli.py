@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -167,7 +167,7 @@ def infra_status(
 
 
 # -- produce / ingest ----------------------------------------------------------------------------
-class SourceName(str, Enum):
+class SourceName(StrEnum):
     x_api = "x-api"
     replay = "replay"
     synthetic = "synthetic"
@@ -277,7 +277,8 @@ def ingest_cmd(
     stats = run_ingest(s, until_idle=until_idle, timeout_s=timeout)
     d = stats.to_dict()
     console.print(
-        f"ingested {d['messages']:,} messages into {table} in {d['seconds']:.1f} s: {d['inserted']:,} new tweets, "
+        f"ingested {d['messages']:,} messages into {table} in {d['seconds']:.1f} s: "
+        f"{d['inserted']:,} new tweets, "
         f"{d['duplicates']:,} duplicates skipped, {d['dead_letters']:,} dead letters, {d['urls']:,} urls"
     )
 

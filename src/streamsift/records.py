@@ -82,6 +82,8 @@ def clean_text(value: Any) -> str:
         return ""
     if "\x00" in value:
         value = value.replace("\x00", "")
+    if value.isascii():  # the common case: no surrogates possible
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

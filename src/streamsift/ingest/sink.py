@@ -19,9 +19,10 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from streamsift.records import MalformedRecord, clean_text, parse_payload
-from streamsift.store.schema import RAW_COLUMNS
+from streamsift.store.schema import RAW_COLUMNS, RAW_TYPES, URL_COLUMNS, URL_TYPES
 from streamsift.store.tables import validate_identifier
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,11 @@ def _preview(value: bytes | None) -> str:
     return clean_text(value[: PREVIEW_CHARS * 4].decode("utf-8", "replace"))[:PREVIEW_CHARS]
 
 
+def _as_is(text: str) -> str:
+    """The payload is already JSON text: hand it to PostgreSQL unchanged."""
+    return text
+
+
 def rows_from_messages(messages: Iterable[KafkaMessage]) -> BatchRows:
     """Normalise each message; valid tweets become raw + URL rows, the rest dead letters."""
     out = BatchRows()
@@ -101,7 +107,7 @@ def rows_from_messages(messages: Iterable[KafkaMessage]) -> BatchRows:
                 list(t.mentions),
                 [u.expanded_url for u in t.urls],
                 t.source_format,
-                raw,
+                Jsonb(raw, dumps=_as_is),
                 m.topic,
                 m.partition,
                 m.offset,
@@ -130,38 +136,22 @@ class RawTweetSink:
         return result
 
     def _write(self, conn: psycopg.Connection, rows: BatchRows, result: WriteResult) -> None:
-        table = sql.Identifier(self.table)
-        cols = sql.SQL(", ").join(map(sql.Identifier, RAW_COLUMNS))
         with conn.transaction(), conn.cursor() as cur:
             if rows.tweets:
-                cur.execute(
-                    sql.SQL(
-                        "CREATE TEMP TABLE IF NOT EXISTS _ingest_raw "
-                        "(LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-                    ).format(table)
+                fresh = self._unseen(cur, rows.tweets)
+                result.inserted = _copy_idempotent(
+                    cur, self.table, RAW_COLUMNS, RAW_TYPES, fresh, conflict="(tweet_id)"
                 )
-                with cur.copy(sql.SQL("COPY _ingest_raw ({}) FROM STDIN").format(cols)) as cp:
-                    for r in rows.tweets:
-                        cp.write_row(r)
-                cur.execute(
-                    sql.SQL(
-                        "INSERT INTO {table} ({cols}) "
-                        "SELECT DISTINCT ON (tweet_id) {cols} FROM _ingest_raw "
-                        "ORDER BY tweet_id, kafka_partition, kafka_offset "
-                        "ON CONFLICT (tweet_id) DO NOTHING"
-                    ).format(table=table, cols=cols)
-                )
-                result.inserted = cur.rowcount
-                result.duplicates = len(rows.tweets) - cur.rowcount
+                result.duplicates = len(rows.tweets) - result.inserted
             if rows.urls:
-                cur.execute(
-                    "CREATE TEMP TABLE IF NOT EXISTS _ingest_urls (LIKE tweet_urls) ON COMMIT DELETE ROWS"
+                result.urls = _copy_idempotent(
+                    cur,
+                    "tweet_urls",
+                    URL_COLUMNS,
+                    URL_TYPES,
+                    _unique(rows.urls, key=lambda u: u[:3:2]),
+                    conflict="(tweet_id, expanded_url)",
                 )
-                with cur.copy("COPY _ingest_urls (tweet_id, url, expanded_url, domain) FROM STDIN") as cp:
-                    for r in rows.urls:
-                        cp.write_row(r)
-                cur.execute("INSERT INTO tweet_urls SELECT * FROM _ingest_urls ON CONFLICT DO NOTHING")
-                result.urls = cur.rowcount
             if rows.dead:
                 cur.executemany(
                     "INSERT INTO dead_letters (stage, topic, kafka_partition, kafka_offset, payload, "
@@ -170,6 +160,73 @@ class RawTweetSink:
                     rows.dead,
                 )
                 result.dead_letters = len(rows.dead)
+
+    def _unseen(self, cur: psycopg.Cursor, tweets: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The batch without in-batch repeats (first offset wins) and without ids already stored."""
+        first = _unique(sorted(tweets, key=lambda r: (r[0], r[22], r[23])), key=lambda r: r[0])
+        cur.execute(
+            sql.SQL("SELECT tweet_id FROM {} WHERE tweet_id = ANY(%s)").format(sql.Identifier(self.table)),
+            ([r[0] for r in first],),
+        )
+        stored = {r[0] for r in cur.fetchall()}
+        return [r for r in first if r[0] not in stored] if stored else first
+
+
+def _unique(rows: list[tuple[Any, ...]], key: Any) -> list[tuple[Any, ...]]:
+    seen: set[Any] = set()
+    out = []
+    for r in rows:
+        k = key(r)
+        if k not in seen:
+            seen.add(k)
+            out.append(r)
+    return out
+
+
+def _copy_idempotent(
+    cur: psycopg.Cursor,
+    table: str,
+    columns: tuple[str, ...],
+    types: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    *,
+    conflict: str,
+) -> int:
+    """Insert ``rows`` once; returns how many were new.
+
+    Fast path: binary COPY straight into ``table`` inside a savepoint. If a row is
+    already there (a concurrent writer, or a replay racing us), the savepoint is
+    rolled back and the rows go through a temp table and ``ON CONFLICT DO NOTHING``.
+    """
+    if not rows:
+        return 0
+    ident = sql.Identifier(table)
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    try:
+        copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(ident, cols)
+        with cur.connection.transaction(), cur.copy(copy) as cp:  # the transaction is a savepoint
+            cp.set_types(list(types))
+            for r in rows:
+                cp.write_row(r)
+        return len(rows)
+    except psycopg.errors.UniqueViolation:
+        log.info("rows already in %s: inserting %d rows with ON CONFLICT DO NOTHING", table, len(rows))
+    tmp = sql.Identifier(f"_ingest_{table}")
+    cur.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        ).format(tmp, ident)
+    )
+    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(tmp, cols)) as cp:
+        cp.set_types(list(types))
+        for r in rows:
+            cp.write_row(r)
+    cur.execute(
+        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT {} DO NOTHING").format(
+            ident, cols, cols, tmp, sql.SQL(conflict)
+        )
+    )
+    return cur.rowcount
 
 
 def utc(ts: Any) -> datetime | None:

@@ -56,8 +56,8 @@ def _partition_writer(kwargs: dict[str, Any], table: str):
     """The function each executor runs on its Arrow batches (must be picklable)."""
 
     def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa
         import psycopg
+        import pyarrow as pa
 
         total = WriteResult()
         sink = RawTweetSink(kwargs, table)

@@ -25,6 +25,7 @@ from streamsift.sources.base import Source, SourceRecord
 #: ids start here (April 2020 snowflakes); each seed gets its own id range.
 _ID_BASE = 1_250_000_000_000_000_000
 _EPOCH = datetime(2020, 4, 10, 6, 0, 0, tzinfo=UTC)
+_LONG_COMMENT = " — and a longer comment so the original is an extended tweet of more than 140 characters"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -439,7 +440,7 @@ def generate(
                     text
                     + " "
                     + " ".join(r.sample(AI_HASHTAGS if topic == "ai" else HASHTAGS_OTHER, 2))
-                    + " — and a longer comment so the original is an extended tweet of more than 140 characters",
+                    + _LONG_COMMENT,
                     links,
                     lang,
                     i,

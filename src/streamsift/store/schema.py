@@ -36,6 +36,37 @@ RAW_COLUMNS = (
     "kafka_timestamp",
 )
 
+#: PostgreSQL types of :data:`RAW_COLUMNS`, for binary COPY.
+RAW_TYPES = (
+    "int8",
+    "timestamptz",
+    "text",
+    "text",
+    "int8",
+    "text",
+    "text",
+    "int8",
+    "bool",
+    "bool",
+    "bool",
+    "bool",
+    "int8",
+    "int8",
+    "int8",
+    "text",
+    "text[]",
+    "text[]",
+    "text[]",
+    "text",
+    "jsonb",
+    "text",
+    "int4",
+    "int8",
+    "timestamptz",
+)
+URL_COLUMNS = ("tweet_id", "url", "expanded_url", "domain")
+URL_TYPES = ("int8", "text", "text", "text")
+
 _RAW_DDL = """
 CREATE TABLE IF NOT EXISTS {table} (
     tweet_id             bigint PRIMARY KEY,
@@ -111,4 +142,4 @@ def ensure_ingest_schema(conn: psycopg.Connection, raw_table: str) -> None:
         conn.execute(_DEAD_LETTERS_DDL)
 
 
-__all__ = ["RAW_COLUMNS", "ensure_ingest_schema"]
+__all__ = ["RAW_COLUMNS", "RAW_TYPES", "URL_COLUMNS", "URL_TYPES", "ensure_ingest_schema"]

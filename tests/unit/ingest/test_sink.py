@@ -32,5 +32,5 @@ def test_malformed_become_dead_letters_with_coordinates_and_reason():
 def test_raw_column_is_the_payload_text():
     payload = b'{"id_str": "9", "text": "nul \\u0000 inside"}'
     rows = rows_from_messages(_msgs([payload]))
-    raw = rows.tweets[0][20]
+    raw = rows.tweets[0][20].obj  # a Jsonb wrapper around the payload text
     assert "\\u0000" not in raw and rows.tweets[0][2] == "nul  inside"
