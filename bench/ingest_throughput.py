@@ -68,8 +68,11 @@ def count_rows(settings, table: str) -> int:
             return 0
 
 
-def bench_streamsift(settings, spark, items, expected: int) -> dict:
-    topic, table = "bench.streamsift", "raw_tweet_dataset_900"
+def bench_streamsift(
+    settings, spark, items, expected: int, *, rate: float | None = None, suffix: str = ""
+) -> dict:
+    """Producer and ingest at once; ``rate`` paces the producer (None: as fast as it goes)."""
+    topic, table = f"bench.streamsift{suffix}", f"raw_tweet_dataset_900{suffix.strip('.')}"
     KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
     done = threading.Event()
     errors: list[BaseException] = []
@@ -86,7 +89,7 @@ def bench_streamsift(settings, spark, items, expected: int) -> dict:
     t.start()
     time.sleep(8)  # the query is running and idle before the first record is sent
     t0, wall0 = time.perf_counter(), time.time()
-    stats = produce((i.record for i in items), settings.kafka, settings.producer, topic=topic)
+    stats = produce((i.record for i in items), settings.kafka, settings.producer, topic=topic, rate=rate)
     produced_s = time.perf_counter() - t0
     while time.perf_counter() - t0 < 900 and not errors:
         time.sleep(1.0)
@@ -108,6 +111,7 @@ def bench_streamsift(settings, spark, items, expected: int) -> dict:
         rows = count_rows(settings, table)
     total_s = float(last) - wall0  # first send → last row committed (same clock: same machine)
     return {
+        "producer_rate_cap": rate,
         "records_sent": stats.delivered,
         "producer_records_per_s": round(stats.delivered / produced_s, 1),
         "rows_in_postgres": rows,
@@ -210,10 +214,16 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=200_000)
     ap.add_argument("--baseline-send", type=int, default=20_000)
     ap.add_argument("--max-offsets", type=int, default=50_000)
+    ap.add_argument(
+        "--paced-rate", type=float, default=4000, help="records/s of the steady-state latency run"
+    )
+    ap.add_argument("--paced-count", type=int, default=60_000)
     args = ap.parse_args()
 
     items = list(generate(args.count, seed=2024))
     expected = len({i.tweet_id for i in items if i.kind != "malformed"})
+    paced = list(generate(args.paced_count, seed=2025))
+    paced_expected = len({i.tweet_id for i in paced if i.kind != "malformed"})
     with tempfile.TemporaryDirectory(prefix="streamsift-bench-") as tmp:
         settings = make_settings(Path(tmp), args.max_offsets)
         up(settings)
@@ -225,6 +235,9 @@ def main() -> None:
                 "avg_payload_bytes": round(sum(len(i.record.payload) for i in items) / len(items)),
                 "machine": {"cores": __import__("os").cpu_count()},
                 "streamsift_end_to_end": bench_streamsift(settings, spark, items, expected),
+                "streamsift_paced_latency": bench_streamsift(
+                    settings, spark, paced, paced_expected, rate=args.paced_rate, suffix="1"
+                ),
                 "streamsift_consumer_only": bench_streamsift_consumer(settings, spark, items, expected),
                 "baseline_consumer_jdbc_append": bench_baseline_consumer(settings, spark, items),
                 "baseline_sync_send": bench_baseline_send(settings, items, args.baseline_send),
