@@ -173,7 +173,19 @@ class LabelingSettings(_Section):
     """Weak supervision: the label space and user labeling functions."""
 
     classes: list[str] = Field(default_factory=lambda: ["not_ai", "ai"], min_length=2)
+    #: Importable modules whose Snorkel labeling functions are used besides (or instead of) the built-ins.
     lf_modules: list[str] = Field(default_factory=list)
+    #: The built-in AI / data-science LFs; they need the default binary classes ["not_ai", "ai"].
+    builtin_lfs: bool = True
+    #: Which weak labels are stored: the LabelModel, majority vote, or "auto" (the better on golden dev labels).
+    model: Literal["auto", "label_model", "majority"] = "auto"
+    epochs: int = Field(default=500, ge=1)
+    learning_rate: float = Field(default=0.01, gt=0)
+    seed: int = 42
+    #: Processes used to apply LFs to big tables (1 = in process).
+    workers: int = Field(default=2, ge=1, le=64)
+    #: Minimum golden dev labels before "auto" trusts them to choose between the models.
+    min_golden_for_auto: int = Field(default=30, ge=1)
 
     @field_validator("classes")
     @classmethod
