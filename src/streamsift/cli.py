@@ -296,6 +296,86 @@ def demo_cmd(
     _print_json(report)
 
 
+# -- dataset / label ------------------------------------------------------------------------------
+dataset_app = typer.Typer(help="Prepare versioned datasets from the raw table.", no_args_is_help=True)
+label_app = typer.Typer(
+    help="Weak supervision with Snorkel: label the splits, evaluate against golden labels, label files.",
+    invoke_without_command=True,
+)
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(label_app, name="label")
+
+
+@dataset_app.command("prepare")
+def dataset_prepare_cmd(
+    raw_version: Annotated[
+        int | None, typer.Option(min=0, help="Read raw_<prefix>_<N> instead of the dataset version's own.")
+    ] = None,
+) -> None:
+    """Dedup the raw table on normalised text and split it into test / dev / snorkel_train / train tables.
+
+    Sizes and seed come from [dataset]; smaller data shrinks the splits in proportion (with a warning).
+    Re-running a prepared version changes nothing; set dataset.version to make new tables.
+    """
+    from streamsift.dataset.prepare import prepare_dataset
+
+    r = prepare_dataset(STATE.settings(), raw_version=raw_version)
+    verb = "prepared" if r.created else "already prepared"
+    console.print(
+        f"dataset version {r.version} {verb}: {r.raw_rows:,} raw → {r.dedup_rows:,} distinct in {r.dedup_table}"
+    )
+    table = Table("split", "table", "rows")
+    from streamsift.dataset.prepare import split_table
+
+    for split, n in r.sizes.items():
+        table.add_row(split, split_table(split, r.version), f"{n:,}")
+    console.print(table)
+
+
+def _rich_progress_hook(bar: Progress):
+    def hook(description: str, total: int | None):
+        task = bar.add_task(description, total=total)
+        if total is None:
+            bar.update(task, completed=1, total=1)
+        return lambda n: bar.advance(task, n)
+
+    return hook
+
+
+@label_app.callback()
+def label_cmd(ctx: typer.Context) -> None:
+    """Apply the labeling functions to every split, fit Snorkel's LabelModel on snorkel_train, store weak
+    labels in PostgreSQL and as Parquet/CSV, and print the LF analysis with majority vote beside it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from streamsift.labeling.pipeline import run_labeling
+
+    s = STATE.settings()
+    with _progress(None, "labeling") as bar:
+        result = run_labeling(s, progress=_rich_progress_hook(bar))
+    summary = result.lf_summary
+    table = Table("labeling function", "polarity", "coverage", "overlaps", "conflicts", "emp. acc.")
+    for name, r in summary.iterrows():
+        acc = "" if r["emp_acc"] != r["emp_acc"] else f"{r['emp_acc']:.2f} ({int(r['correct'] + r['incorrect'])})"
+        table.add_row(str(name), r["polarity"], f"{r['coverage']:.3f}", f"{r['overlaps']:.3f}",
+                      f"{r['conflicts']:.3f}", acc)
+    console.print(table)
+    lm, mv = result.dev_scores["label_model"], result.dev_scores["majority"]
+
+    def fmt(sc: dict) -> str:
+        return f"{sc['accuracy']:.3f} on {sc['n']} golden dev labels" if sc["accuracy"] is not None else "no golden"
+
+    console.print(f"LabelModel: {fmt(lm)}   majority vote: {fmt(mv)}   agreement between them: "
+                  f"{result.agreement_lm_mv:.3f}")
+    console.print(f"weak labels from [bold]{result.chosen}[/bold] ({result.reason})")
+    console.print(f"classes: {result.class_counts}   rows: {result.rows}")
+    console.print(f"exports: {export_hint(result.exports)}   seconds: {result.seconds}")
+
+
+def export_hint(paths: list[str]) -> str:
+    return str(Path(paths[0]).parent) if paths else "-"
+
+
 # -- config ----------------------------------------------------------------------------------
 @config_app.command("show")
 def config_show() -> None:

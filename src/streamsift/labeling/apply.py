@@ -54,7 +54,7 @@ def apply_lfs_serial(
     on_rows: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """``L[i, j]`` = vote of ``lfs[j]`` on row ``i``."""
-    L = np.full((len(df), len(lfs)), ABSTAIN, dtype=np.int16)
+    L = np.full((len(df), len(lfs)), ABSTAIN, dtype=np.int64)
     valid = set(range(-1, cardinality))
     for i, record in enumerate(df.to_dict("records")):
         row = Row(record)
@@ -80,9 +80,13 @@ def apply_lfs_serial(
     return L
 
 
-def _apply_chunk(args: tuple[pd.DataFrame, Sequence[LabelingFunction], int]) -> np.ndarray:
-    df, lfs, cardinality = args
-    return apply_lfs_serial(df, lfs, cardinality)
+#: What forked workers inherit (LF objects are not picklable by reference: Snorkel's decorator
+#: replaces the module attribute with the LabelingFunction wrapping the function).
+_FORKED: dict[str, object] = {}
+
+
+def _apply_chunk(df: pd.DataFrame) -> np.ndarray:
+    return apply_lfs_serial(df, _FORKED["lfs"], _FORKED["cardinality"])  # type: ignore[arg-type]
 
 
 def apply_lfs(
@@ -97,9 +101,13 @@ def apply_lfs(
     bounds = np.linspace(0, len(df), n_chunks + 1, dtype=int)
     chunks = [df.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
     out: list[np.ndarray] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        for chunk, L in zip(chunks, pool.map(_apply_chunk, [(c, lfs, cardinality) for c in chunks]), strict=True):
-            out.append(L)
-            if on_rows is not None:
-                on_rows(len(chunk))
-    return np.vstack(out) if out else np.zeros((0, len(lfs)), dtype=np.int16)
+    _FORKED.update(lfs=list(lfs), cardinality=cardinality)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            for chunk, L in zip(chunks, pool.map(_apply_chunk, chunks), strict=True):
+                out.append(L)
+                if on_rows is not None:
+                    on_rows(len(chunk))
+    finally:
+        _FORKED.clear()
+    return np.vstack(out) if out else np.zeros((0, len(lfs)), dtype=np.int64)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import pickle
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,15 @@ from streamsift.labeling.errors import LabelingError
 log = logging.getLogger(__name__)
 
 ABSTAIN = -1
+
+
+@contextmanager
+def _quiet():
+    """Snorkel 0.10 calls scipy.sparse.diags in a way newer SciPy warns about; nothing for users to act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"scipy\..*")
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"snorkel\..*")
+        yield
 
 
 @dataclass
@@ -35,7 +46,9 @@ def fit_label_model(L_train: np.ndarray, cardinality: int, *, epochs: int, lr: f
     if voted.sum() == 0:
         raise LabelingError("no labeling function voted on any training row: nothing to learn from")
     model = LabelModel(cardinality=cardinality, verbose=False)
-    model.fit(L_train[voted], n_epochs=epochs, lr=lr, seed=seed, log_freq=max(epochs, 1), progress_bar=False)
+    with _quiet():
+            L_train[voted], n_epochs=epochs, lr=lr, seed=seed, log_freq=max(epochs, 1), progress_bar=False
+        )
     return model
 
 
@@ -54,14 +67,16 @@ def predict_label_model(model: LabelModel, L: np.ndarray) -> WeakLabels:
     if len(L) == 0:
         k = model.cardinality
         return WeakLabels(np.zeros(0, int), np.zeros((0, k)), np.zeros(0))
-    return _finish(L, model.predict_proba(L))
+    with _quiet():
+        return _finish(L, model.predict_proba(L))
 
 
 def predict_majority(L: np.ndarray, cardinality: int) -> WeakLabels:
     """Majority vote; ties go to the class probability split evenly (the label is the lowest tied class)."""
     if len(L) == 0:
         return WeakLabels(np.zeros(0, int), np.zeros((0, cardinality)), np.zeros(0))
-    probs = MajorityLabelVoter(cardinality=cardinality).predict_proba(L)
+    with _quiet():
+        probs = MajorityLabelVoter(cardinality=cardinality).predict_proba(L)
     return _finish(L, probs)
 
 
