@@ -47,6 +47,7 @@ def fit_label_model(L_train: np.ndarray, cardinality: int, *, epochs: int, lr: f
         raise LabelingError("no labeling function voted on any training row: nothing to learn from")
     model = LabelModel(cardinality=cardinality, verbose=False)
     with _quiet():
+        model.fit(
             L_train[voted], n_epochs=epochs, lr=lr, seed=seed, log_freq=max(epochs, 1), progress_bar=False
         )
     return model
