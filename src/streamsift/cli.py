@@ -372,6 +372,46 @@ def label_cmd(ctx: typer.Context) -> None:
     console.print(f"exports: {export_hint(result.exports)}   seconds: {result.seconds}")
 
 
+@label_app.command("evaluate")
+def label_evaluate_cmd() -> None:
+    """Compare weak labels with the golden labels: accuracy, precision, recall, F1, confusion matrix,
+    per-LF accuracy, LabelModel vs majority vote. Printed and written as JSON + Markdown."""
+    from streamsift.labeling.evaluate import evaluate_labels
+
+    r = evaluate_labels(STATE.settings())
+    table = Table("split", "golden", "coverage", "accuracy", "macro F1", "weighted F1")
+    for split, m in r["splits"].items():
+        table.add_row(split, str(m["n"]), f"{m['coverage']:.3f}", f"{m['accuracy']:.3f}",
+                      f"{m['macro']['f1']:.3f}", f"{m['weighted']['f1']:.3f}")
+    console.print(table)
+    for name, m in r["models"].items():
+        console.print(f"{name:12s} accuracy {m['accuracy']:.3f}  macro F1 {m['macro']['f1']:.3f}")
+    cm = r["splits"]["all"]["confusion_matrix"]
+    console.print(f"confusion matrix (rows golden, columns weak; {cm['labels']}): {cm['matrix']}")
+    console.print(f"report: {', '.join(r['files'])}")
+
+
+@label_app.command("apply")
+def label_apply_cmd(
+    input_path: Annotated[Path, typer.Option("--input", "-i", help="JSONL with a 'text' field per line.")],
+    output_path: Annotated[Path, typer.Option("--output", "-o", help="Where to write the labelled JSONL.")],
+) -> None:
+    """Weak-label a JSONL file: adds weak_label, weak_label_name and weak_prob to each record.
+
+    Uses the LabelModel fitted by `streamsift label` when its LFs match, else fits one on the input.
+    Records every LF abstains on get weak_label null; bad lines keep their place with an 'error'.
+    """
+    from streamsift.labeling.apply_file import apply_to_file
+
+    with _progress(None, "labeling") as bar:
+        task = bar.add_task("applying labeling functions", total=None)
+        r = apply_to_file(STATE.settings(), input_path, output_path, on_rows=lambda n: bar.advance(task, n))
+    console.print(
+        f"{r.lines:,} records → {output_path}: {r.labelled:,} labelled, {r.abstained:,} with no LF vote, "
+        f"{r.invalid:,} invalid, {r.truncated:,} truncated (model: {r.model})"
+    )
+
+
 def export_hint(paths: list[str]) -> str:
     return str(Path(paths[0]).parent) if paths else "-"
 

@@ -58,6 +58,9 @@ def apply_lfs_serial(
     valid = set(range(-1, cardinality))
     for i, record in enumerate(df.to_dict("records")):
         row = Row(record)
+        text = row.get("text")
+        if not isinstance(text, str) or not text.strip():
+            continue  # nothing to judge: every LF abstains, the record gets no weak label
         for j, lf in enumerate(lfs):
             try:
                 vote = lf(row)
