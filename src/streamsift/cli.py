@@ -84,9 +84,7 @@ def _version(value: bool) -> None:
 def _root(
     config: Annotated[
         Path | None,
-        typer.Option(
-            "--config", "-c", help="TOML settings file (default: ./streamsift.toml, or $STREAMSIFT_CONFIG)."
-        ),
+        typer.Option("--config", "-c", help="TOML settings file (default: ./streamsift.toml, or $STREAMSIFT_CONFIG)."),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs and full tracebacks.")] = False,
     version: Annotated[
@@ -126,9 +124,7 @@ def infra_up() -> None:
 
 @infra_app.command("down")
 def infra_down(
-    wipe: Annotated[
-        bool, typer.Option("--wipe", help="Also delete Kafka topics and the PostgreSQL data.")
-    ] = False,
+    wipe: Annotated[bool, typer.Option("--wipe", help="Also delete Kafka topics and the PostgreSQL data.")] = False,
 ) -> None:
     """Stop the servers `infra up` started. A no-op when nothing runs."""
     from streamsift.infra import down
@@ -198,9 +194,7 @@ def produce_cmd(
     source: Annotated[
         SourceName, typer.Option("--source", "-s", help="Where tweets come from.")
     ] = SourceName.synthetic,
-    path: Annotated[
-        Path | None, typer.Option(help="replay: a .jsonl file or a folder of .json files.")
-    ] = None,
+    path: Annotated[Path | None, typer.Option(help="replay: a .jsonl file or a folder of .json files.")] = None,
     count: Annotated[int, typer.Option(min=1, help="synthetic: how many records.")] = 10_000,
     seed: Annotated[int, typer.Option(help="synthetic: the same seed gives the same stream.")] = 0,
     rate: Annotated[float | None, typer.Option(min=0.1, help="Cap on records per second.")] = None,
@@ -259,9 +253,7 @@ def ingest_cmd(
     until_idle: Annotated[
         bool, typer.Option("--until-idle", help="Process what the topic holds now, then exit (availableNow).")
     ] = False,
-    timeout: Annotated[
-        float | None, typer.Option(min=1, help="Stop a continuous run after N seconds.")
-    ] = None,
+    timeout: Annotated[float | None, typer.Option(min=1, help="Stop a continuous run after N seconds.")] = None,
 ) -> None:
     """Spark Structured Streaming: tweets.raw → the raw table <prefix>_<version> in PostgreSQL.
 
@@ -357,16 +349,23 @@ def label_cmd(ctx: typer.Context) -> None:
     table = Table("labeling function", "polarity", "coverage", "overlaps", "conflicts", "emp. acc.")
     for name, r in summary.iterrows():
         acc = "" if r["emp_acc"] != r["emp_acc"] else f"{r['emp_acc']:.2f} ({int(r['correct'] + r['incorrect'])})"
-        table.add_row(str(name), r["polarity"], f"{r['coverage']:.3f}", f"{r['overlaps']:.3f}",
-                      f"{r['conflicts']:.3f}", acc)
+        table.add_row(
+            str(name),
+            r["polarity"],
+            f"{r['coverage']:.3f}",
+            f"{r['overlaps']:.3f}",
+            f"{r['conflicts']:.3f}",
+            acc,
+        )
     console.print(table)
     lm, mv = result.dev_scores["label_model"], result.dev_scores["majority"]
 
     def fmt(sc: dict) -> str:
         return f"{sc['accuracy']:.3f} on {sc['n']} golden dev labels" if sc["accuracy"] is not None else "no golden"
 
-    console.print(f"LabelModel: {fmt(lm)}   majority vote: {fmt(mv)}   agreement between them: "
-                  f"{result.agreement_lm_mv:.3f}")
+    console.print(
+        f"LabelModel: {fmt(lm)}   majority vote: {fmt(mv)}   agreement between them: {result.agreement_lm_mv:.3f}"
+    )
     console.print(f"weak labels from [bold]{result.chosen}[/bold] ({result.reason})")
     console.print(f"classes: {result.class_counts}   rows: {result.rows}")
     console.print(f"exports: {export_hint(result.exports)}   seconds: {result.seconds}")
@@ -381,8 +380,14 @@ def label_evaluate_cmd() -> None:
     r = evaluate_labels(STATE.settings())
     table = Table("split", "golden", "coverage", "accuracy", "macro F1", "weighted F1")
     for split, m in r["splits"].items():
-        table.add_row(split, str(m["n"]), f"{m['coverage']:.3f}", f"{m['accuracy']:.3f}",
-                      f"{m['macro']['f1']:.3f}", f"{m['weighted']['f1']:.3f}")
+        table.add_row(
+            split,
+            str(m["n"]),
+            f"{m['coverage']:.3f}",
+            f"{m['accuracy']:.3f}",
+            f"{m['macro']['f1']:.3f}",
+            f"{m['weighted']['f1']:.3f}",
+        )
     console.print(table)
     for name, m in r["models"].items():
         console.print(f"{name:12s} accuracy {m['accuracy']:.3f}  macro F1 {m['macro']['f1']:.3f}")
@@ -446,9 +451,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - last resort, still one line
         if STATE.verbose:
             err_console.print_exception()
-        sys.stderr.write(
-            f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)\n"
-        )
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)\n")
         sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)
 

@@ -20,17 +20,13 @@ from streamsift.store.tables import raw_table
 log = logging.getLogger(__name__)
 
 
-def run_demo(
-    settings: Settings, *, count: int = 20_000, seed: int = 0, console: Console | None = None
-) -> dict:
+def run_demo(settings: Settings, *, count: int = 20_000, seed: int = 0, console: Console | None = None) -> dict:
     """infra up → ``count`` synthetic tweets → Kafka → Spark → PostgreSQL; returns what landed."""
     console = console or Console(stderr=True)
     t0 = time.perf_counter()
     console.print("[bold]1/3[/bold] infra up (Kafka KRaft + PostgreSQL)")
     up(settings)
-    console.print(
-        f"[bold]2/3[/bold] producing {count:,} synthetic tweets (seed {seed}) to {settings.kafka.topic_raw}"
-    )
+    console.print(f"[bold]2/3[/bold] producing {count:,} synthetic tweets (seed {seed}) to {settings.kafka.topic_raw}")
     produced = produce(iter(SyntheticSource(count, seed)), settings.kafka, settings.producer)
     console.print(f"      {produced.delivered:,} records in {produced.seconds:.1f} s")
     table = raw_table(settings.dataset.prefix, settings.dataset.version)

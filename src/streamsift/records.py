@@ -142,9 +142,7 @@ def _opt_count(value: Any) -> int | None:
 
 _MONTHS = {
     m: i
-    for i, m in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1
-    )
+    for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)
 }
 
 
@@ -283,11 +281,7 @@ def normalize_v1(d: dict[str, Any]) -> Tweet:
             raise MalformedRecord(f"not a tweet: a stream '{notice}' notice")
     tweet_id = _as_int(d.get("id_str") or d.get("id"), "tweet id", required=True)
     assert tweet_id is not None
-    if (
-        not isinstance(d.get("text"), str)
-        and not isinstance(d.get("full_text"), str)
-        and "extended_tweet" not in d
-    ):
+    if not isinstance(d.get("text"), str) and not isinstance(d.get("full_text"), str) and "extended_tweet" not in d:
         raise MalformedRecord("missing text")
     text, urls, entities = _v1_full_text(d)
     all_entities = [entities, d.get("entities")]
@@ -531,9 +525,7 @@ def parse_payload(payload: bytes | str | None) -> tuple[Tweet, str]:
         try:
             obj = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
-            raise MalformedRecord(
-                f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            ) from None
+            raise MalformedRecord(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
         except _NonFinite as exc:
             raise MalformedRecord(f"invalid JSON: {exc} is not a JSON value") from None
         except RecursionError:

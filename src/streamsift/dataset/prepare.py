@@ -119,14 +119,17 @@ def prepare_dataset(settings: Settings, *, raw_version: int | None = None) -> Pr
     splits = {s: split_table(s, version) for s in SPLITS}
     with connect(settings.postgres) as conn:
         if not _exists(conn, raw):
-            raise DatasetError(
-                f"the raw table {raw} does not exist", hint="run `streamsift ingest` first"
-            )
+            raise DatasetError(f"the raw table {raw} does not exist", hint="run `streamsift ingest` first")
         if _exists(conn, dedup) and all(_exists(conn, t) for t in splits.values()):
             log.info("dataset version %d already prepared: leaving it as it is", version)
             return PrepareResult(
-                version, raw, dedup, _count(conn, raw), _count(conn, dedup),
-                {s: _count(conn, t) for s, t in splits.items()}, created=False,
+                version,
+                raw,
+                dedup,
+                _count(conn, raw),
+                _count(conn, dedup),
+                {s: _count(conn, t) for s, t in splits.items()},
+                created=False,
             )
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.prepare'))")
@@ -152,8 +155,15 @@ def prepare_dataset(settings: Settings, *, raw_version: int | None = None) -> Pr
             if sizes.shrunk:
                 log.warning(
                     "only %d distinct tweets: split sizes shrunk in proportion to test=%d dev=%d "
-                    "snorkel_train=%d train=%d (configured %d/%d/%d)", n, sizes.test, sizes.dev,
-                    sizes.snorkel_train, sizes.train, ds.test_size, ds.dev_size, ds.snorkel_train_size,
+                    "snorkel_train=%d train=%d (configured %d/%d/%d)",
+                    n,
+                    sizes.test,
+                    sizes.dev,
+                    sizes.snorkel_train,
+                    sizes.train,
+                    ds.test_size,
+                    ds.dev_size,
+                    ds.snorkel_train_size,
                 )
             bounds = {
                 "test": (0, sizes.test),
@@ -189,11 +199,24 @@ def prepare_dataset(settings: Settings, *, raw_version: int | None = None) -> Pr
                         )
                     )
         result = PrepareResult(
-            version, raw, dedup, raw_rows, n,
-            {s: bounds[s][1] - bounds[s][0] for s in SPLITS}, shrunk=sizes.shrunk,
+            version,
+            raw,
+            dedup,
+            raw_rows,
+            n,
+            {s: bounds[s][1] - bounds[s][0] for s in SPLITS},
+            shrunk=sizes.shrunk,
         )
     log.info("prepared dataset version %d: %s", version, result.sizes)
     return result
 
 
-__all__ = ["SPLITS", "DatasetError", "PrepareResult", "dedup_table", "plan_sizes", "prepare_dataset", "split_table"]
+__all__ = [
+    "SPLITS",
+    "DatasetError",
+    "PrepareResult",
+    "dedup_table",
+    "plan_sizes",
+    "prepare_dataset",
+    "split_table",
+]

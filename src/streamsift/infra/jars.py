@@ -11,9 +11,7 @@ _REPO_ROOT = Path(__file__).resolve().parents[3]  # src/streamsift/infra/jars.py
 
 def jars_root(configured: Path | None) -> Path:
     """The folder holding ``kafka/`` and ``spark/`` jar folders."""
-    candidates = (
-        [configured] if configured else [Path.cwd() / "build" / "jars", _REPO_ROOT / "build" / "jars"]
-    )
+    candidates = [configured] if configured else [Path.cwd() / "build" / "jars", _REPO_ROOT / "build" / "jars"]
     for c in candidates:
         if c is not None and c.is_dir():
             return c.resolve()
@@ -29,7 +27,5 @@ def jar_files(configured: Path | None, kind: str) -> list[Path]:
     folder = jars_root(configured) / kind
     jars = sorted(folder.glob("*.jar"))
     if not jars:
-        raise PrerequisiteError(
-            f"no {kind} jars in {folder}", hint="run `make setup` to resolve them with Maven"
-        )
+        raise PrerequisiteError(f"no {kind} jars in {folder}", hint="run `make setup` to resolve them with Maven")
     return jars

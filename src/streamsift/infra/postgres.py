@@ -78,9 +78,7 @@ class PostgresServer:
         # keep the server's files in a folder it can reach, tied to this state folder.
         digest = hashlib.sha1(str(wanted.resolve()).encode()).hexdigest()[:12]
         home = Path(tempfile.gettempdir()) / f"streamsift-postgres-{digest}"
-        log.info(
-            "%s is not reachable by user %s; keeping PostgreSQL files in %s", wanted, UNPRIVILEGED_USER, home
-        )
+        log.info("%s is not reachable by user %s; keeping PostgreSQL files in %s", wanted, UNPRIVILEGED_USER, home)
         return home
 
     def _choose_bin_dir(self) -> Path:
@@ -89,8 +87,7 @@ class PostgresServer:
             return install / "bin"
         # The venv is somewhere `nobody` cannot read: use a copy of the binaries it can.
         copy = (
-            Path(tempfile.gettempdir())
-            / f"streamsift-pginstall-{hashlib.sha1(str(install).encode()).hexdigest()[:12]}"
+            Path(tempfile.gettempdir()) / f"streamsift-pginstall-{hashlib.sha1(str(install).encode()).hexdigest()[:12]}"
         )
         if not (copy / "bin" / "postgres").exists():
             log.info("copying PostgreSQL binaries to %s (readable by %s)", copy, UNPRIVILEGED_USER)

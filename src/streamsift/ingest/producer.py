@@ -140,9 +140,7 @@ def produce(
     if stats.interrupted:
         raise KeyboardInterrupt
     if stats.failed:
-        raise ProduceError(
-            f"{stats.failed} of {stats.sent} records were not delivered to {topic}: {stats.errors}"
-        )
+        raise ProduceError(f"{stats.failed} of {stats.sent} records were not delivered to {topic}: {stats.errors}")
     return stats
 
 

@@ -213,9 +213,9 @@ def _copy_idempotent(
         log.info("rows already in %s: inserting %d rows with ON CONFLICT DO NOTHING", table, len(rows))
     tmp = sql.Identifier(f"_ingest_{table}")
     cur.execute(
-        sql.SQL(
-            "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        ).format(tmp, ident)
+        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS").format(
+            tmp, ident
+        )
     )
     with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(tmp, cols)) as cp:
         cp.set_types(list(types))

@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from itertools import pairwise
 from multiprocessing import get_context
 
 import numpy as np
@@ -50,7 +51,9 @@ def _record_id(row: Row, i: int) -> str:
 
 
 def apply_lfs_serial(
-    df: pd.DataFrame, lfs: Sequence[LabelingFunction], cardinality: int,
+    df: pd.DataFrame,
+    lfs: Sequence[LabelingFunction],
+    cardinality: int,
     on_rows: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """``L[i, j]`` = vote of ``lfs[j]`` on row ``i``."""
@@ -64,7 +67,7 @@ def apply_lfs_serial(
         for j, lf in enumerate(lfs):
             try:
                 vote = lf(row)
-            except Exception as exc:  # noqa: BLE001 - reported with the LF and the record
+            except Exception as exc:
                 text = str(row.get("text", ""))[:80]
                 raise LFError(
                     f"labeling function {lf.name!r} raised {type(exc).__name__}: {exc} "
@@ -93,7 +96,11 @@ def _apply_chunk(df: pd.DataFrame) -> np.ndarray:
 
 
 def apply_lfs(
-    df: pd.DataFrame, lfs: Sequence[LabelingFunction], cardinality: int, *, workers: int = 1,
+    df: pd.DataFrame,
+    lfs: Sequence[LabelingFunction],
+    cardinality: int,
+    *,
+    workers: int = 1,
     on_rows: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Apply in this process, or in ``workers`` forked processes for big frames."""
@@ -102,7 +109,7 @@ def apply_lfs(
         return apply_lfs_serial(df, lfs, cardinality, on_rows)
     n_chunks = max(workers * 4, 1)
     bounds = np.linspace(0, len(df), n_chunks + 1, dtype=int)
-    chunks = [df.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    chunks = [df.iloc[a:b] for a, b in pairwise(bounds) if b > a]
     out: list[np.ndarray] = []
     _FORKED.update(lfs=list(lfs), cardinality=cardinality)
     try:

@@ -78,7 +78,8 @@ def _row(obj: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         "text": text[:MAX_LF_CHARS],
         "urls": [u for u in urls if isinstance(u, str)],
         "hashtags": [h for h in obj.get("hashtags") or [] if isinstance(h, str)]
-        if isinstance(obj.get("hashtags"), list) else [],
+        if isinstance(obj.get("hashtags"), list)
+        else [],
         "is_retweet": bool(obj.get("is_retweet")),
     }, cut
 
@@ -149,8 +150,13 @@ def apply_to_file(
                     rec.update({"weak_label": None, "weak_label_name": None, "weak_prob": None})
                 else:
                     labelled += 1
-                    rec.update({"weak_label": label, "weak_label_name": classes[label],
-                                "weak_prob": round(float(weak.confidence[i]), 6)})
+                    rec.update(
+                        {
+                            "weak_label": label,
+                            "weak_label_name": classes[label],
+                            "weak_prob": round(float(weak.confidence[i]), 6),
+                        }
+                    )
                 i += 1
             out.write(json.dumps(rec, ensure_ascii=False) + "\n")
     tmp.replace(output_path)

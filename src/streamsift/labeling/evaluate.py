@@ -42,9 +42,7 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: list[
         for i, c in enumerate(classes)
     }
     for avg in ("macro", "weighted"):
-        pa, ra, fa, _ = precision_recall_fscore_support(
-            y_true, y_pred, labels=labels, average=avg, zero_division=0
-        )
+        pa, ra, fa, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=avg, zero_division=0)
         out[avg] = {"precision": float(pa), "recall": float(ra), "f1": float(fa)}
     if len(classes) == 2:
         out["binary_positive_class"] = classes[1]
@@ -52,7 +50,8 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: list[
     out["confusion_matrix"] = {
         "labels": [*classes, "(none)"],
         "matrix": confusion_matrix(
-            np.where(y_true < 0, len(classes), y_true), np.where(y_pred < 0, len(classes), y_pred),
+            np.where(y_true < 0, len(classes), y_true),
+            np.where(y_pred < 0, len(classes), y_pred),
             labels=[*labels, len(classes)],
         ).tolist(),
     }
@@ -107,7 +106,7 @@ def evaluate_labels(settings: Settings, *, out_dir: Path | None = None) -> dict[
             hint="label some items in the annotation UI, or import a CSV of golden labels",
         )
     y = gold["golden_label"].astype(int).to_numpy()
-    weak = gold["weak_label"].fillna(-1).astype(int).to_numpy()
+    weak = np.array([-1 if pd.isna(v) else int(v) for v in gold["weak_label"]], dtype=int)
     report: dict[str, Any] = {"version": version, "classes": classes, "n_golden": len(gold), "splits": {}}
     for split in SPLITS:
         m = (gold["split"] == split).to_numpy()
@@ -119,8 +118,12 @@ def evaluate_labels(settings: Settings, *, out_dir: Path | None = None) -> dict[
     L = apply_lfs(gold, lfs, len(classes), workers=settings.labeling.workers)
     summary = lf_summary(L, lfs, L, y)
     report["lfs"] = {
-        name: {"coverage": float(r["coverage"]), "emp_acc": None if pd.isna(r["emp_acc"]) else float(r["emp_acc"]),
-               "correct": int(r["correct"]), "incorrect": int(r["incorrect"])}
+        name: {
+            "coverage": float(r["coverage"]),
+            "emp_acc": None if pd.isna(r["emp_acc"]) else float(r["emp_acc"]),
+            "correct": int(r["correct"]),
+            "incorrect": int(r["incorrect"]),
+        }
         for name, r in summary.iterrows()
     }
     models = {"majority": predict_majority(L, len(classes)).labels}

@@ -35,67 +35,272 @@ def _f(x) -> TweetFeatures:
 
 
 # -- keyword families ---------------------------------------------------------------------------
-AI_CORE = frozenset({
-    "artificial intelligence", "artificialintelligence", "generative ai", "genai", "responsible ai",
-    "explainable ai", "xai", "ai ethics", "ai model", "ai models", "ai research", "ai researchers",
-    "ai powered", "ai driven", "ai startup", "ai tools", "ai tool", "ai system", "ai systems", "ai safety",
-    "ai alignment", "agi",
-})
-ML = frozenset({
-    "machine learning", "machinelearning", "ml model", "ml models", "mlops", "ml engineer", "ml engineers",
-    "ml research", "ml pipeline", "automl", "supervised learning", "unsupervised learning",
-    "self supervised", "semi supervised", "reinforcement learning", "federated learning", "transfer learning",
-    "few shot", "zero shot", "contrastive learning", "feature engineering", "gradient boosting", "xgboost",
-    "random forest", "logistic regression", "classifier", "hyperparameter", "hyperparameters",
-    "overfitting", "100daysofmlcode",
-})
-DL = frozenset({
-    "deep learning", "deeplearning", "neural network", "neural networks", "neural net", "neural nets",
-    "convolutional", "cnn model", "rnn", "lstm", "transformer model", "transformer models",
-    "attention mechanism", "backpropagation", "gradient descent", "diffusion model", "diffusion models",
-    "gan", "gans", "generative adversarial", "autoencoder", "embeddings", "fine tuning", "fine tuned",
-    "finetuning", "pretrained", "pre trained",
-})
-NLP = frozenset({
-    "natural language processing", "nlp", "nlproc", "language model", "language models", "bert",
-    "word embeddings", "sentiment analysis", "named entity recognition", "text classification",
-    "machine translation", "speech recognition", "chatbot", "chatbots", "conversational ai",
-})
-CV = frozenset({
-    "computer vision", "computervision", "image recognition", "object detection", "image classification",
-    "image segmentation", "facial recognition", "face recognition", "opencv", "yolo",
-})
-DATA_SCIENCE = frozenset({
-    "data science", "datascience", "data scientist", "data scientists", "data analytics",
-    "data analysis", "data analyst", "data engineering", "data engineer", "data mining",
-    "predictive analytics", "predictive modeling", "predictive modelling", "statistical learning",
-    "data viz", "data visualization", "dataviz", "kaggle", "jupyter", "pandas dataframe",
-})
-BIG_DATA = frozenset({"big data", "bigdata", "data lake", "apache spark", "pyspark", "hadoop", "data pipeline",
-                      "data pipelines", "kafka streams"})
-ROBOTICS = frozenset({"robotics", "robotic process automation", "rpa", "autonomous vehicles",
-                      "self driving", "autonomous driving", "humanoid robot", "robot arm", "cobots"})
-LLM = frozenset({
-    "llm", "llms", "large language model", "large language models", "chatgpt", "gpt 3", "gpt3", "gpt 4",
-    "gpt4", "gpt 2", "gpt2", "openai", "prompt engineering", "rag", "retrieval augmented", "hallucination",
-    "hallucinations", "foundation model", "foundation models", "llama", "mistral", "claude", "gemini ai",
-})
-TOOLS = frozenset({
-    "tensorflow", "pytorch", "keras", "scikit learn", "scikitlearn", "sklearn", "hugging face",
-    "huggingface", "deepmind", "openai", "nvidia gpu", "cuda", "onnx", "mlflow", "weights biases",
-    "spacy", "fastai", "jax",
-})
+AI_CORE = frozenset(
+    {
+        "artificial intelligence",
+        "artificialintelligence",
+        "generative ai",
+        "genai",
+        "responsible ai",
+        "explainable ai",
+        "xai",
+        "ai ethics",
+        "ai model",
+        "ai models",
+        "ai research",
+        "ai researchers",
+        "ai powered",
+        "ai driven",
+        "ai startup",
+        "ai tools",
+        "ai tool",
+        "ai system",
+        "ai systems",
+        "ai safety",
+        "ai alignment",
+        "agi",
+    }
+)
+ML = frozenset(
+    {
+        "machine learning",
+        "machinelearning",
+        "ml model",
+        "ml models",
+        "mlops",
+        "ml engineer",
+        "ml engineers",
+        "ml research",
+        "ml pipeline",
+        "automl",
+        "supervised learning",
+        "unsupervised learning",
+        "self supervised",
+        "semi supervised",
+        "reinforcement learning",
+        "federated learning",
+        "transfer learning",
+        "few shot",
+        "zero shot",
+        "contrastive learning",
+        "feature engineering",
+        "gradient boosting",
+        "xgboost",
+        "random forest",
+        "logistic regression",
+        "classifier",
+        "hyperparameter",
+        "hyperparameters",
+        "overfitting",
+        "100daysofmlcode",
+    }
+)
+DL = frozenset(
+    {
+        "deep learning",
+        "deeplearning",
+        "neural network",
+        "neural networks",
+        "neural net",
+        "neural nets",
+        "convolutional",
+        "cnn model",
+        "rnn",
+        "lstm",
+        "transformer model",
+        "transformer models",
+        "attention mechanism",
+        "backpropagation",
+        "gradient descent",
+        "diffusion model",
+        "diffusion models",
+        "gan",
+        "gans",
+        "generative adversarial",
+        "autoencoder",
+        "embeddings",
+        "fine tuning",
+        "fine tuned",
+        "finetuning",
+        "pretrained",
+        "pre trained",
+    }
+)
+NLP = frozenset(
+    {
+        "natural language processing",
+        "nlp",
+        "nlproc",
+        "language model",
+        "language models",
+        "bert",
+        "word embeddings",
+        "sentiment analysis",
+        "named entity recognition",
+        "text classification",
+        "machine translation",
+        "speech recognition",
+        "chatbot",
+        "chatbots",
+        "conversational ai",
+    }
+)
+CV = frozenset(
+    {
+        "computer vision",
+        "computervision",
+        "image recognition",
+        "object detection",
+        "image classification",
+        "image segmentation",
+        "facial recognition",
+        "face recognition",
+        "opencv",
+        "yolo",
+    }
+)
+DATA_SCIENCE = frozenset(
+    {
+        "data science",
+        "datascience",
+        "data scientist",
+        "data scientists",
+        "data analytics",
+        "data analysis",
+        "data analyst",
+        "data engineering",
+        "data engineer",
+        "data mining",
+        "predictive analytics",
+        "predictive modeling",
+        "predictive modelling",
+        "statistical learning",
+        "data viz",
+        "data visualization",
+        "dataviz",
+        "kaggle",
+        "jupyter",
+        "pandas dataframe",
+    }
+)
+BIG_DATA = frozenset(
+    {
+        "big data",
+        "bigdata",
+        "data lake",
+        "apache spark",
+        "pyspark",
+        "hadoop",
+        "data pipeline",
+        "data pipelines",
+        "kafka streams",
+    }
+)
+ROBOTICS = frozenset(
+    {
+        "robotics",
+        "robotic process automation",
+        "rpa",
+        "autonomous vehicles",
+        "self driving",
+        "autonomous driving",
+        "humanoid robot",
+        "robot arm",
+        "cobots",
+    }
+)
+LLM = frozenset(
+    {
+        "llm",
+        "llms",
+        "large language model",
+        "large language models",
+        "chatgpt",
+        "gpt 3",
+        "gpt3",
+        "gpt 4",
+        "gpt4",
+        "gpt 2",
+        "gpt2",
+        "openai",
+        "prompt engineering",
+        "rag",
+        "retrieval augmented",
+        "hallucination",
+        "hallucinations",
+        "foundation model",
+        "foundation models",
+        "llama",
+        "mistral",
+        "claude",
+        "gemini ai",
+    }
+)
+TOOLS = frozenset(
+    {
+        "tensorflow",
+        "pytorch",
+        "keras",
+        "scikit learn",
+        "scikitlearn",
+        "sklearn",
+        "hugging face",
+        "huggingface",
+        "deepmind",
+        "openai",
+        "nvidia gpu",
+        "cuda",
+        "onnx",
+        "mlflow",
+        "weights biases",
+        "spacy",
+        "fastai",
+        "jax",
+    }
+)
 ALL_POSITIVE = AI_CORE | ML | DL | NLP | CV | DATA_SCIENCE | BIG_DATA | ROBOTICS | LLM | TOOLS
 
-AI_DOMAINS = frozenset({
-    "arxiv.org", "huggingface.co", "kaggle.com", "paperswithcode.com", "towardsdatascience.com",
-    "openai.com", "deepmind.com", "deepmind.google", "distill.pub", "machinelearningmastery.com",
-    "analyticsvidhya.com", "kdnuggets.com", "ai.googleblog.com", "ai.facebook.com", "ai.meta.com",
-    "research.google", "bair.berkeley.edu", "pytorch.org", "tensorflow.org", "keras.io", "fast.ai",
-    "datasciencecentral.com", "thegradient.pub", "lilianweng.github.io", "colab.research.google.com",
-    "anthropic.com", "mlflow.org", "wandb.ai", "openreview.net", "aclanthology.org", "jmlr.org",
-    "neurips.cc", "icml.cc", "iclr.cc", "marktechpost.com", "venturebeat.com/ai", "syncedreview.com",
-})
+AI_DOMAINS = frozenset(
+    {
+        "arxiv.org",
+        "huggingface.co",
+        "kaggle.com",
+        "paperswithcode.com",
+        "towardsdatascience.com",
+        "openai.com",
+        "deepmind.com",
+        "deepmind.google",
+        "distill.pub",
+        "machinelearningmastery.com",
+        "analyticsvidhya.com",
+        "kdnuggets.com",
+        "ai.googleblog.com",
+        "ai.facebook.com",
+        "ai.meta.com",
+        "research.google",
+        "bair.berkeley.edu",
+        "pytorch.org",
+        "tensorflow.org",
+        "keras.io",
+        "fast.ai",
+        "datasciencecentral.com",
+        "thegradient.pub",
+        "lilianweng.github.io",
+        "colab.research.google.com",
+        "anthropic.com",
+        "mlflow.org",
+        "wandb.ai",
+        "openreview.net",
+        "aclanthology.org",
+        "jmlr.org",
+        "neurips.cc",
+        "icml.cc",
+        "iclr.cc",
+        "marktechpost.com",
+        "venturebeat.com/ai",
+        "syncedreview.com",
+    }
+)
 
 # "AI" as an acronym in running text: upper-case, or "A.I."; not "Ai" (a name) or "ai" (other languages)
 _AI_ACRONYM = re.compile(r"(?<![\w#@.-])(?:AI|A\.I\.)(?![\w-]*\d)(?!\w)")
@@ -113,7 +318,7 @@ def _votes_positive(f: TweetFeatures, family: frozenset[str]) -> int:
 # -- positive LFs: keyword families ---------------------------------------------------------------
 @labeling_function(pre=[tweet_features])
 def lf_ai_acronym(x) -> int:
-    """"AI" written as the acronym (or A.I., #AI) or "artificial intelligence" - not Air India, not a name."""
+    """ "AI" written as the acronym (or A.I., #AI) or "artificial intelligence" - not Air India, not a name."""
     f = _f(x)
     if f.has_any(AI_CORE):
         return AI
@@ -203,12 +408,40 @@ def lf_ai_link_domain(x) -> int:
     return ABSTAIN
 
 
-AI_HANDLES = frozenset({
-    "tensorflow", "pytorch", "openai", "deepmind", "googleai", "googledeepmind", "metaai", "huggingface",
-    "kaggle", "nvidiaai", "msftresearch", "ibmresearch", "ibmwatson", "aiethics", "anthropicai", "mistralai",
-    "stanfordai", "berkeley_ai", "mit_csail", "tdatascience", "kdnuggets", "analyticsvidhya", "paperswithcode",
-    "ylecun", "karpathy", "andrewyng", "goodfellow_ian", "jeffdean", "demishassabis", "fchollet",
-})
+AI_HANDLES = frozenset(
+    {
+        "tensorflow",
+        "pytorch",
+        "openai",
+        "deepmind",
+        "googleai",
+        "googledeepmind",
+        "metaai",
+        "huggingface",
+        "kaggle",
+        "nvidiaai",
+        "msftresearch",
+        "ibmresearch",
+        "ibmwatson",
+        "aiethics",
+        "anthropicai",
+        "mistralai",
+        "stanfordai",
+        "berkeley_ai",
+        "mit_csail",
+        "tdatascience",
+        "kdnuggets",
+        "analyticsvidhya",
+        "paperswithcode",
+        "ylecun",
+        "karpathy",
+        "andrewyng",
+        "goodfellow_ian",
+        "jeffdean",
+        "demishassabis",
+        "fchollet",
+    }
+)
 _AI_HANDLE_SUFFIX = re.compile(r"(?:AI|_ai|ML|_ml|DataScience)$")
 
 
@@ -231,14 +464,79 @@ def lf_several_ai_terms(x) -> int:
 
 
 # -- negative LFs: false friends, spam, other topics -----------------------------------------------
-_GAMING = frozenset({"mobile legends", "mobilelegends", "mlbb", "mobile legend", "rank", "ranked", "mythic",
-                     "epic", "legend", "hero", "heroes", "skin", "skins", "diamonds", "push rank", "gameplay",
-                     "squad", "gaming", "game", "games", "gamer"})
-_DOWNLOAD = frozenset({"download", "downloads", "free dl", "dl link", "mp3", "album", "mixtape", "movie",
-                       "torrent", "zip", "apk", "full movie", "stream", "leak", "leaked"})
-_SPAM = frozenset({"crypto", "bitcoin", "btc", "forex", "nft", "nfts", "giveaway", "airdrop", "trading",
-                   "win", "follow", "followback", "follow back", "retweet", "promo", "discount", "sale",
-                   "casino", "betting", "earn money", "make money", "onlyfans", "dm for", "usdt", "binance"})
+_GAMING = frozenset(
+    {
+        "mobile legends",
+        "mobilelegends",
+        "mlbb",
+        "mobile legend",
+        "rank",
+        "ranked",
+        "mythic",
+        "epic",
+        "legend",
+        "hero",
+        "heroes",
+        "skin",
+        "skins",
+        "diamonds",
+        "push rank",
+        "gameplay",
+        "squad",
+        "gaming",
+        "game",
+        "games",
+        "gamer",
+    }
+)
+_DOWNLOAD = frozenset(
+    {
+        "download",
+        "downloads",
+        "free dl",
+        "dl link",
+        "mp3",
+        "album",
+        "mixtape",
+        "movie",
+        "torrent",
+        "zip",
+        "apk",
+        "full movie",
+        "stream",
+        "leak",
+        "leaked",
+    }
+)
+_SPAM = frozenset(
+    {
+        "crypto",
+        "bitcoin",
+        "btc",
+        "forex",
+        "nft",
+        "nfts",
+        "giveaway",
+        "airdrop",
+        "trading",
+        "win",
+        "follow",
+        "followback",
+        "follow back",
+        "retweet",
+        "promo",
+        "discount",
+        "sale",
+        "casino",
+        "betting",
+        "earn money",
+        "make money",
+        "onlyfans",
+        "dm for",
+        "usdt",
+        "binance",
+    }
+)
 
 
 def mentions_ai(f: TweetFeatures) -> bool:
@@ -269,7 +567,8 @@ def _is_hashtag_stuffed(f: TweetFeatures) -> bool:
     if f.n_hashtags < 6:
         return False
     ai_tags = sum(
-        1 for t in f.hashtags
+        1
+        for t in f.hashtags
         if f" {t} " in _POS_SINGLE or " ".join(_split(t)) in ALL_POSITIVE or t in {"ai", "ml", "iot"}
     )
     return ai_tags <= f.n_hashtags / 3
@@ -286,32 +585,31 @@ def _split(tag: str) -> list[str]:
 
 @labeling_function(pre=[tweet_features])
 def lf_ml_mobile_legends(x) -> int:
-    """"ML" meaning Mobile Legends (a game): not AI."""
+    """ "ML" meaning Mobile Legends (a game): not AI."""
     f = _f(x)
-    if (_ML_ACRONYM.search(f.text) or "ml" in f.hashtags or f.has("mlbb") or f.has("mobile legends")) and _is_gaming(
-        f
-    ):
+    if (_ML_ACRONYM.search(f.text) or "ml" in f.hashtags or f.has("mlbb") or f.has("mobile legends")) and _is_gaming(f):
         return NOT_AI if not f.has_any(ML) else ABSTAIN
     return ABSTAIN
 
 
 @labeling_function(pre=[tweet_features])
 def lf_ai_air_india_or_name(x) -> int:
-    """"AI" meaning Air India (flights) or a person called Ai: not AI."""
+    """ "AI" meaning Air India (flights) or a person called Ai: not AI."""
     f = _f(x)
     if f.has_any(AI_CORE | ML | DL):
         return ABSTAIN
     if f.has("air india") or _AIR_INDIA_FLIGHT.search(f.text) or _AI_PERSON.search(f.text):
         return NOT_AI
-    if _AI_ACRONYM.search(f.text) and f.has_any(frozenset({"flight", "flights", "airport", "airline", "pilot",
-                                                           "boarding", "delayed", "passengers"})):
+    if _AI_ACRONYM.search(f.text) and f.has_any(
+        frozenset({"flight", "flights", "airport", "airline", "pilot", "boarding", "delayed", "passengers"})
+    ):
         return NOT_AI
     return ABSTAIN
 
 
 @labeling_function(pre=[tweet_features])
 def lf_dl_download(x) -> int:
-    """"DL" meaning download: not AI."""
+    """ "DL" meaning download: not AI."""
     f = _f(x)
     if (_DL_ACRONYM.search(f.text) or "dl" in f.hashtags) and _is_download(f) and not f.has_any(DL | ML):
         return NOT_AI
@@ -329,22 +627,90 @@ def lf_hashtag_stuffed_spam(x) -> int:
     return ABSTAIN
 
 
-_OTHER_TOPICS = frozenset({
-    # sport
-    "match", "goal", "goals", "football", "soccer", "nba", "nfl", "cricket", "league", "playoffs", "coach",
-    "team", "season", "fans", "stadium", "championship", "referee",
-    # entertainment
-    "album", "song", "songs", "concert", "movie", "movies", "episode", "netflix", "music", "singer", "tour",
-    "kpop", "bts", "fandom", "actor", "actress",
-    # food & life
-    "dinner", "lunch", "breakfast", "recipe", "pizza", "coffee", "birthday", "wedding", "baby", "mom", "dad",
-    "weekend", "sleep", "tired", "lol", "lmao", "omg", "haha", "love you", "miss you",
-    # politics & news
-    "election", "president", "senate", "congress", "vote", "voters", "trump", "biden", "minister",
-    "parliament", "governor", "police",
-    # weather, travel, shopping
-    "weather", "rain", "sunny", "vacation", "beach", "flight", "sale", "discount", "fashion", "outfit",
-})
+_OTHER_TOPICS = frozenset(
+    {
+        # sport
+        "match",
+        "goal",
+        "goals",
+        "football",
+        "soccer",
+        "nba",
+        "nfl",
+        "cricket",
+        "league",
+        "playoffs",
+        "coach",
+        "team",
+        "season",
+        "fans",
+        "stadium",
+        "championship",
+        "referee",
+        # entertainment
+        "album",
+        "song",
+        "songs",
+        "concert",
+        "movie",
+        "movies",
+        "episode",
+        "netflix",
+        "music",
+        "singer",
+        "tour",
+        "kpop",
+        "bts",
+        "fandom",
+        "actor",
+        "actress",
+        # food & life
+        "dinner",
+        "lunch",
+        "breakfast",
+        "recipe",
+        "pizza",
+        "coffee",
+        "birthday",
+        "wedding",
+        "baby",
+        "mom",
+        "dad",
+        "weekend",
+        "sleep",
+        "tired",
+        "lol",
+        "lmao",
+        "omg",
+        "haha",
+        "love you",
+        "miss you",
+        # politics & news
+        "election",
+        "president",
+        "senate",
+        "congress",
+        "vote",
+        "voters",
+        "trump",
+        "biden",
+        "minister",
+        "parliament",
+        "governor",
+        "police",
+        # weather, travel, shopping
+        "weather",
+        "rain",
+        "sunny",
+        "vacation",
+        "beach",
+        "flight",
+        "sale",
+        "discount",
+        "fashion",
+        "outfit",
+    }
+)
 
 
 @labeling_function(pre=[tweet_features])
@@ -356,14 +722,66 @@ def lf_other_topic(x) -> int:
     return ABSTAIN
 
 
-_TECH_HINTS = frozenset({
-    "data", "model", "models", "algorithm", "algorithms", "research", "paper", "dataset", "datasets", "tech",
-    "technology", "automation", "automated", "analytics", "digital", "software", "python", "code", "coding",
-    "developer", "developers", "cloud", "iot", "computing", "compute", "gpu", "gpus", "startup", "startups",
-    "innovation", "intelligent", "smart", "predict", "prediction", "predictions", "training", "trained",
-    "learning", "robot", "robots", "neural", "vision", "language", "science", "scientist", "scientists",
-    "engineer", "engineering", "statistics", "math", "bot", "bots", "programming", "api", "app", "apps",
-})
+_TECH_HINTS = frozenset(
+    {
+        "data",
+        "model",
+        "models",
+        "algorithm",
+        "algorithms",
+        "research",
+        "paper",
+        "dataset",
+        "datasets",
+        "tech",
+        "technology",
+        "automation",
+        "automated",
+        "analytics",
+        "digital",
+        "software",
+        "python",
+        "code",
+        "coding",
+        "developer",
+        "developers",
+        "cloud",
+        "iot",
+        "computing",
+        "compute",
+        "gpu",
+        "gpus",
+        "startup",
+        "startups",
+        "innovation",
+        "intelligent",
+        "smart",
+        "predict",
+        "prediction",
+        "predictions",
+        "training",
+        "trained",
+        "learning",
+        "robot",
+        "robots",
+        "neural",
+        "vision",
+        "language",
+        "science",
+        "scientist",
+        "scientists",
+        "engineer",
+        "engineering",
+        "statistics",
+        "math",
+        "bot",
+        "bots",
+        "programming",
+        "api",
+        "app",
+        "apps",
+    }
+)
 
 
 @labeling_function(pre=[tweet_features])

@@ -47,9 +47,7 @@ def fit_label_model(L_train: np.ndarray, cardinality: int, *, epochs: int, lr: f
         raise LabelingError("no labeling function voted on any training row: nothing to learn from")
     model = LabelModel(cardinality=cardinality, verbose=False)
     with _quiet():
-        model.fit(
-            L_train[voted], n_epochs=epochs, lr=lr, seed=seed, log_freq=max(epochs, 1), progress_bar=False
-        )
+        model.fit(L_train[voted], n_epochs=epochs, lr=lr, seed=seed, log_freq=max(epochs, 1), progress_bar=False)
     return model
 
 
@@ -91,5 +89,5 @@ def save_model(model: LabelModel, lf_names: list[str], classes: list[str], path:
 
 def load_model(path: Path) -> tuple[LabelModel, list[str], list[str]]:
     with path.open("rb") as fh:
-        data = pickle.load(fh)  # noqa: S301 - our own file in the state folder
+        data = pickle.load(fh)
     return data["model"], data["lf_names"], data["classes"]

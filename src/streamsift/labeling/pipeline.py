@@ -1,10 +1,10 @@
 """``streamsift label``: weak-label every split of a dataset version.
 
-    split tables ─► labeling functions (parallel) ─► L matrices
-    L[snorkel_train] ─► fit LabelModel          ┐
-    every split ─► LabelModel and majority vote ┴► choose (golden dev labels decide, when there are enough)
-                ─► weak_label / weak_prob / weak_probs written back (one transaction)
-                ─► lf_summary_<v> table, Parquet + CSV under <state>/datasets/v<v>/, the fitted model
+split tables ─► labeling functions (parallel) ─► L matrices
+L[snorkel_train] ─► fit LabelModel          ┐
+every split ─► LabelModel and majority vote ┴► choose (golden dev labels decide, when there are enough)
+            ─► weak_label / weak_prob / weak_probs written back (one transaction)
+            ─► lf_summary_<v> table, Parquet + CSV under <state>/datasets/v<v>/, the fitted model
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from streamsift.dataset.prepare import SPLITS, split_table
 from streamsift.labeling.apply import apply_lfs
 from streamsift.labeling.errors import LabelingError
 from streamsift.labeling.model import (
-    _quiet,
     WeakLabels,
+    _quiet,
     fit_label_model,
     predict_label_model,
     predict_majority,
@@ -108,9 +108,7 @@ class LabelingResult:
         return d
 
 
-def lf_summary(
-    L: np.ndarray, lfs: list[LabelingFunction], L_gold: np.ndarray, y_gold: np.ndarray
-) -> pd.DataFrame:
+def lf_summary(L: np.ndarray, lfs: list[LabelingFunction], L_gold: np.ndarray, y_gold: np.ndarray) -> pd.DataFrame:
     """Snorkel's LF analysis on ``L`` (polarity, coverage, overlaps, conflicts) plus empirical
     accuracy on the rows that have golden labels."""
     with _quiet():
@@ -154,7 +152,10 @@ def _choose(
 
 
 def _write_labels(
-    conn: psycopg.Connection, tables: dict[str, str], frames: dict[str, pd.DataFrame], chosen: dict[str, WeakLabels]
+    conn: psycopg.Connection,
+    tables: dict[str, str],
+    frames: dict[str, pd.DataFrame],
+    chosen: dict[str, WeakLabels],
 ) -> None:
     """Store weak labels of every split in one transaction (all or nothing)."""
     with conn.transaction(), conn.cursor() as cur:
@@ -186,7 +187,7 @@ def _store_summary(conn: psycopg.Connection, version: int, summary: pd.DataFrame
     with conn.transaction():
         conn.execute(
             sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (lf text PRIMARY KEY, polarity text, coverage real, \"overlaps\" real,"
+                'CREATE TABLE IF NOT EXISTS {} (lf text PRIMARY KEY, polarity text, coverage real, "overlaps" real,'
                 " conflicts real, correct integer, incorrect integer, emp_acc real, n_golden integer,"
                 " label_model text, created_at timestamptz NOT NULL DEFAULT now())"
             ).format(t)
@@ -194,16 +195,25 @@ def _store_summary(conn: psycopg.Connection, version: int, summary: pd.DataFrame
         conn.execute(sql.SQL("DELETE FROM {}").format(t))
         with conn.cursor().copy(
             sql.SQL(
-                "COPY {} (lf, polarity, coverage, \"overlaps\", conflicts, correct, incorrect, emp_acc, n_golden,"
+                'COPY {} (lf, polarity, coverage, "overlaps", conflicts, correct, incorrect, emp_acc, n_golden,'
                 " label_model) FROM STDIN"
             ).format(t)
         ) as cp:
             for name, r in summary.iterrows():
-                cp.write_row((
-                    name, r["polarity"], float(r["coverage"]), float(r["overlaps"]), float(r["conflicts"]),
-                    int(r["correct"]), int(r["incorrect"]),
-                    None if pd.isna(r["emp_acc"]) else float(r["emp_acc"]), int(r["n_golden"]), chosen,
-                ))
+                cp.write_row(
+                    (
+                        name,
+                        r["polarity"],
+                        float(r["coverage"]),
+                        float(r["overlaps"]),
+                        float(r["conflicts"]),
+                        int(r["correct"]),
+                        int(r["incorrect"]),
+                        None if pd.isna(r["emp_acc"]) else float(r["emp_acc"]),
+                        int(r["n_golden"]),
+                        chosen,
+                    )
+                )
     return table
 
 
@@ -216,17 +226,17 @@ def _export(
     for split, df in frames.items():
         w = chosen[split]
         labels = pd.array([int(v) if v >= 0 else None for v in w.labels], dtype="Int16")
-        out = pd.DataFrame({
-            "tweet_id": df["tweet_id"].astype("int64"),
-            "text": df["text"],
-            "urls": df["urls"],
-            "weak_label": labels,
-            "weak_label_name": [classes[v] if v >= 0 else None for v in w.labels],
-            "weak_prob": pd.array([None if np.isnan(c) else float(c) for c in w.confidence], dtype="Float32"),
-            "golden_label": pd.array(
-                [None if pd.isna(g) else int(g) for g in df["golden_label"]], dtype="Int16"
-            ),
-        })
+        out = pd.DataFrame(
+            {
+                "tweet_id": df["tweet_id"].astype("int64"),
+                "text": df["text"],
+                "urls": df["urls"],
+                "weak_label": labels,
+                "weak_label_name": [classes[v] if v >= 0 else None for v in w.labels],
+                "weak_prob": pd.array([None if np.isnan(c) else float(c) for c in w.confidence], dtype="Float32"),
+                "golden_label": pd.array([None if pd.isna(g) else int(g) for g in df["golden_label"]], dtype="Int16"),
+            }
+        )
         for suffix, write in (
             (".parquet", lambda p, o=out: o.to_parquet(p, index=False)),
             (".csv", lambda p, o=out: o.to_csv(p, index=False)),
@@ -275,9 +285,7 @@ def run_labeling(settings: Settings, *, progress: Progress | None = None) -> Lab
     mv = {s: predict_majority(L[s], k) for s in SPLITS}
     timings["fit_predict"] = time.perf_counter() - t2
 
-    golden = {
-        s: np.array([-1 if pd.isna(g) else int(g) for g in frames[s]["golden_label"]], dtype=int) for s in SPLITS
-    }
+    golden = {s: np.array([-1 if pd.isna(g) else int(g) for g in frames[s]["golden_label"]], dtype=int) for s in SPLITS}
     chosen_name, reason, dev_scores = _choose(settings, lm, mv, golden)
     chosen = lm if chosen_name == "label_model" else mv
     all_L = np.vstack([L[s] for s in SPLITS])
@@ -297,8 +305,15 @@ def run_labeling(settings: Settings, *, progress: Progress | None = None) -> Lab
     exports = _export(settings, frames, chosen, classes)
     save_model(model, [lf.name for lf in lfs], classes, model_path(settings))
     (labeling_dir(settings) / "labeling.json").write_text(
-        json.dumps({"chosen": chosen_name, "reason": reason, "dev_scores": dev_scores, "lfs": [lf.name for lf in lfs]},
-                   indent=2)
+        json.dumps(
+            {
+                "chosen": chosen_name,
+                "reason": reason,
+                "dev_scores": dev_scores,
+                "lfs": [lf.name for lf in lfs],
+            },
+            indent=2,
+        )
     )
     timings["write"] = time.perf_counter() - t3
     counts = {c: int((both == i).sum()) for i, c in enumerate(classes)}
@@ -319,4 +334,12 @@ def run_labeling(settings: Settings, *, progress: Progress | None = None) -> Lab
     )
 
 
-__all__ = ["LabelingResult", "export_dir", "labeling_dir", "lf_summary", "model_path", "read_split", "run_labeling"]
+__all__ = [
+    "LabelingResult",
+    "export_dir",
+    "labeling_dir",
+    "lf_summary",
+    "model_path",
+    "read_split",
+    "run_labeling",
+]

@@ -19,7 +19,7 @@ def lfs_from_module(name: str) -> list[LabelingFunction]:
     """The LFs a module defines: its ``LFS`` list if it has one, else every LabelingFunction in it."""
     try:
         module = importlib.import_module(name)
-    except Exception as exc:  # noqa: BLE001 - any import failure is the user's module's
+    except Exception as exc:
         raise LabelingError(
             f"cannot import labeling-function module {name!r}: {type(exc).__name__}: {exc}",
             hint="check labeling.lf_modules and that the module is on PYTHONPATH",

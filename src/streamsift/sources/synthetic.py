@@ -449,9 +449,9 @@ def generate(
                 obj["retweeted_status"] = original
                 obj["text"] = (
                     f"RT @{rt_user}: "
-                    + original.get("extended_tweet", original)[
-                        "full_text" if "extended_tweet" in original else "text"
-                    ][:100]
+                    + original.get("extended_tweet", original)["full_text" if "extended_tweet" in original else "text"][
+                        :100
+                    ]
                     + "…"
                 )
                 obj["entities"] = {

@@ -209,9 +209,7 @@ class XApiSource(Source):
             self._check_rule_errors(reply, "delete")
             logger.info("deleted %d X stream rule(s) not in x_api.rules", len(stale))
         if missing:
-            reply = self._request_json(
-                "POST", RULES_PATH, {"add": [{"value": v, "tag": RULE_TAG} for v in missing]}
-            )
+            reply = self._request_json("POST", RULES_PATH, {"add": [{"value": v, "tag": RULE_TAG} for v in missing]})
             self._check_rule_errors(reply, "add")
             logger.info("added %d X stream rule(s)", len(missing))
         self._rules_synced = True
@@ -230,9 +228,7 @@ class XApiSource(Source):
                 details = e.get("details")
                 if isinstance(details, list):
                     details = ", ".join(str(d) for d in details)
-                text = ": ".join(
-                    str(v) for v in (e.get("value"), e.get("title"), e.get("detail"), details) if v
-                )
+                text = ": ".join(str(v) for v in (e.get("value"), e.get("title"), e.get("detail"), details) if v)
                 parts.append(text or "unknown error")
             raise SourceError(self._redact(f"X API refused to {action} stream rules: " + "; ".join(parts)))
 
@@ -309,9 +305,7 @@ class XApiSource(Source):
                     f"X filtered stream: giving up after {reconnects} reconnect(s); last failure: {reason}"
                 )
             reconnects += 1
-            logger.warning(
-                "X filtered stream: %s; reconnecting in %.2f s (reconnect %d)", reason, delay, reconnects
-            )
+            logger.warning("X filtered stream: %s; reconnecting in %.2f s (reconnect %d)", reason, delay, reconnects)
             self._sleep(delay)
 
     def close(self) -> None:

@@ -45,9 +45,7 @@ def connect(pg: PostgresSettings, database: str | None = None, **extra: Any) -> 
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ServiceUnreachableError(
             f"cannot connect to PostgreSQL at {public_url(pg, database)}: {msg}",
-            hint="run `streamsift infra up`, or check postgres.url"
-            if pg.url
-            else "run `streamsift infra up`",
+            hint="run `streamsift infra up`, or check postgres.url" if pg.url else "run `streamsift infra up`",
         ) from None
 
 
