@@ -79,11 +79,23 @@ def apply_lfs_serial(
                     f"expected -1 (abstain) or a class index 0..{cardinality - 1}"
                 )
             L[i, j] = vote
-        if on_rows is not None and (i + 1) % 500 == 0:
-            on_rows(500)
+        if (i + 1) % 500 == 0:
+            _clear_memo(lfs)  # Snorkel's memoised preprocessors would otherwise keep every row
+            if on_rows is not None:
+                on_rows(500)
+    _clear_memo(lfs)
     if on_rows is not None and len(df) % 500:
         on_rows(len(df) % 500)
     return L
+
+
+def _clear_memo(lfs: Sequence[LabelingFunction]) -> None:
+    """Empty the caches of memoised preprocessors (they only help across the LFs of one row)."""
+    for lf in lfs:
+        for pre in getattr(lf, "pre", None) or getattr(lf, "_pre", None) or []:
+            cache = getattr(pre, "_cache", None)
+            if isinstance(cache, dict):
+                cache.clear()
 
 
 #: What forked workers inherit (LF objects are not picklable by reference: Snorkel's decorator
