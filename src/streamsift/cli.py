@@ -43,7 +43,8 @@ app = typer.Typer(
     help=(
         "Real-time streaming text classification. Every stage of the pipeline is a command:\n\n"
         "infra (Kafka, PostgreSQL, Spark) → produce (a tweet source into Kafka) → "
-        "ingest (Spark: Kafka → PostgreSQL raw table)."
+        "ingest (Spark: Kafka → PostgreSQL raw table) → dataset prepare (dedup + splits) → "
+        "label (Snorkel weak supervision)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -280,7 +281,8 @@ def demo_cmd(
     count: Annotated[int, typer.Option(min=1, help="How many synthetic tweets to stream.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic stream.")] = 0,
 ) -> None:
-    """The main job end to end: infra up → synthetic stream → Kafka → Spark → PostgreSQL, then counts."""
+    """The main job end to end: infra up → synthetic stream → Kafka → Spark → PostgreSQL → dataset prepare →
+    weak labels (Snorkel); prints a JSON report of what landed."""
     from streamsift.demo import run_demo
 
     s = STATE.settings()

@@ -1,4 +1,5 @@
-"""``streamsift demo``: the pipeline stages built so far, end to end, on the synthetic stream."""
+"""``streamsift demo``: the pipeline stages built so far, end to end, on the synthetic stream:
+infra up → produce → ingest → dataset prepare → label."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from psycopg import sql
 from rich.console import Console
 
 from streamsift.config import Settings
+from streamsift.dataset.prepare import prepare_dataset
 from streamsift.infra import status, up
 from streamsift.ingest.producer import produce
 from streamsift.ingest.spark_job import run_ingest
+from streamsift.labeling.pipeline import export_dir, run_labeling
+from streamsift.labeling.registry import load_lfs
 from streamsift.sources.synthetic import SyntheticSource
 from streamsift.store.connection import connect
 from streamsift.store.tables import raw_table
@@ -24,13 +28,13 @@ def run_demo(settings: Settings, *, count: int = 20_000, seed: int = 0, console:
     """infra up → ``count`` synthetic tweets → Kafka → Spark → PostgreSQL; returns what landed."""
     console = console or Console(stderr=True)
     t0 = time.perf_counter()
-    console.print("[bold]1/3[/bold] infra up (Kafka KRaft + PostgreSQL)")
+    console.print("[bold]1/5[/bold] infra up (Kafka KRaft + PostgreSQL)")
     up(settings)
-    console.print(f"[bold]2/3[/bold] producing {count:,} synthetic tweets (seed {seed}) to {settings.kafka.topic_raw}")
+    console.print(f"[bold]2/5[/bold] producing {count:,} synthetic tweets (seed {seed}) to {settings.kafka.topic_raw}")
     produced = produce(iter(SyntheticSource(count, seed)), settings.kafka, settings.producer)
     console.print(f"      {produced.delivered:,} records in {produced.seconds:.1f} s")
     table = raw_table(settings.dataset.prefix, settings.dataset.version)
-    console.print(f"[bold]3/3[/bold] Spark Structured Streaming: {settings.kafka.topic_raw} → {table}")
+    console.print(f"[bold]3/5[/bold] Spark Structured Streaming: {settings.kafka.topic_raw} → {table}")
     ingested = run_ingest(settings, until_idle=True)
     report: dict[str, Any] = {
         "produced": produced.delivered,
@@ -50,5 +54,17 @@ def run_demo(settings: Settings, *, count: int = 20_000, seed: int = 0, console:
                 "SELECT domain, count(*) FROM tweet_urls GROUP BY domain ORDER BY 2 DESC, 1 LIMIT 5"
             ).fetchall()
         )
+    console.print(f"[bold]4/5[/bold] dataset prepare: dedup {table} and split it")
+    prepared = prepare_dataset(settings)
+    report["dataset"] = {"distinct_tweets": prepared.dedup_rows, "splits": prepared.sizes, "created": prepared.created}
+    console.print(f"[bold]5/5[/bold] label: {len(load_lfs(settings.labeling))} labeling functions + Snorkel LabelModel")
+    labelled = run_labeling(settings)
+    report["weak_labels"] = {
+        "model": labelled.chosen,
+        "class_counts": labelled.class_counts,
+        "agreement_label_model_vs_majority": labelled.agreement_lm_mv,
+        "exports": str(export_dir(settings)),
+        "seconds": labelled.seconds,
+    }
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report

@@ -7,38 +7,98 @@ The original project's matching had two bugs these features avoid:
   ``machine learning``, ``#100DaysOfMLCode`` → ``100 days of ml code``) and
   searched like the rest of the text;
 * it matched word pairs inside longer words; here every keyword is matched on
-  word boundaries.
+  word boundaries (``ai`` is not in "said" or "Hawaii", ``ml`` not in "html").
 """
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from streamsift.records import domain_of
 
-_URL = re.compile(r"https?://\S+|\bwww\.\S+", re.IGNORECASE)
+# A t.co link is exactly ten characters after the slash: real texts glue what follows
+# ("https://t.co/AbCdEfGh12#IoT"), and that hashtag must survive. Other links end at
+# white space or where a second link starts.
+_URL = re.compile(
+    r"https?://t\.co/(?:[A-Za-z0-9]{10}|[A-Za-z0-9]*)"
+    r"|https?://(?:(?!https?://)\S)+"
+    r"|\bwww\.(?:(?!https?://)\S)+",
+    re.IGNORECASE,
+)
+# a bare "arxiv.org/abs/2004.01234" (X links it without a scheme): a host with a common TLD and a path
+_BARE_LINK = re.compile(
+    r"(?<![\w@./-])(?:[a-z0-9-]+\.)+(?:com|org|net|io|ai|co|pub|cc|edu|gov|dev|app|me|ly|gl|be|google)"
+    r"/[^\s#]*",
+    re.IGNORECASE,
+)
+_HOST = re.compile(r"[\w.-]+")
 _HASHTAG = re.compile(r"#(\w+)")
-_MENTION = re.compile(r"@\w+")
-# camelCase / PascalCase / digit boundaries: "100DaysOfMLCode" -> 100 Days Of ML Code
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_MENTION = re.compile(r"@(\w+)")
+# French/Italian elision: "l'IA" -> "l' IA", "d'apprentissage" -> "d' apprentissage"
+_ELISION = re.compile(r"\b([ldjmnstc]|qu)['’](?=[^\W\d_])", re.IGNORECASE)
+
+_UP = "A-ZÀ-ÖØ-Þ"
+_LO = "a-zß-öø-ÿ"
+# camelCase / PascalCase / digit boundaries: "100DaysOfMLCode" -> 100 Days Of ML Code;
+# a leading "iOS", "iPhone", "eBay", "xAI" stays one word; other scripts (人工知能) are kept as runs.
+_CAMEL = re.compile(
+    rf"^[{_LO}](?=[{_UP}])(?:[{_UP}]+(?![{_LO}])|[{_UP}][{_LO}]+)"
+    rf"|[{_UP}]+(?=[{_UP}][{_LO}])|[{_UP}]?[{_LO}]+|[{_UP}]+|\d+|[^\W\d_{_UP}{_LO}]+"
+)
 #: Longest keyword phrase the LFs match, in words.
 MAX_PHRASE_WORDS = 4
-_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+# letters and digits of any script, with the combining vowel signs of Indic and Thai scripts
+_WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f\u0900-\u0dff\u0e00-\u0e7f])+(?:'[^\W_]+)?")
 
 
 def split_hashtag(tag: str) -> list[str]:
-    """``MachineLearning`` → ``["machine", "learning"]``; ``AI`` → ``["ai"]``; ``bigdata`` → ``["bigdata"]``."""
+    """``MachineLearning`` → ``["machine", "learning"]``; ``AI`` → ``["ai"]``; ``bigdata`` → ``["bigdata"]``.
+
+    Digits split off (``COVID19`` → ``covid 19``); a lower-case letter before capitals stays with them
+    (``iOS`` → ``ios``). ``NLProc`` gives ``nl proc``: matching also sees the tag as written (``nlproc``).
+    """
     return [p.lower() for p in _CAMEL.findall(tag)] or [tag.lower()]
+
+
+def _strings(value: Any) -> list[str]:
+    """The strings of a list-like column value: list, tuple, numpy array, one string, None or NaN."""
+    if value is None or isinstance(value, bytes | bytearray):
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, float) and math.isnan(value):
+        return []
+    if not isinstance(value, Iterable):
+        return []
+    try:
+        return [v for v in value if isinstance(v, str)]
+    except TypeError:  # e.g. a 0-d numpy array
+        return []
+
+
+def _grams(seq: list[str]) -> set[str]:
+    out: set[str] = set()
+    for n in range(1, MAX_PHRASE_WORDS + 1):
+        for i in range(len(seq) - n + 1):
+            out.add(" ".join(seq[i : i + n]))
+    return out
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(_ELISION.sub(r"\1 ", text.lower().replace("’", "'")))
 
 
 @dataclass(frozen=True, slots=True)
 class TweetFeatures:
     """A tweet prepared for keyword rules."""
 
-    text: str  # original text, links removed (case kept: "AI" vs "Ai" matters)
-    lower: str  # " words words " of text + split hashtags, lower-case, padded with spaces
+    text: str  # text (NFKC-normalised), links removed (case kept: "AI" vs "Ai" matters)
+    lower: str  # " words words | tag words " of text + split hashtags, lower-case, padded with spaces
     hashtags: tuple[str, ...]  # lower-case hashtag bodies as written (no '#')
     mentions: tuple[str, ...]  # @handles as written (no '@')
     hashtag_words: tuple[str, ...]  # split hashtag words
@@ -47,7 +107,9 @@ class TweetFeatures:
     n_hashtags: int
     n_mentions: int
     is_retweet: bool
-    grams: frozenset[str]  # every 1- to 4-word sequence of ``lower``
+    grams: frozenset[str]  # every 1- to 4-word sequence of the text (hashtags as written and split)
+    text_grams: frozenset[str] = frozenset()  # the same without hashtags and mentions: the prose alone
+    folded: str = ""  # ``text`` case-folded: for phrases of scripts written without spaces (人工知能)
 
     def has(self, phrase: str) -> bool:
         """Word-boundary match of a lower-case phrase (up to 4 words) in text or split hashtags."""
@@ -57,45 +119,62 @@ class TweetFeatures:
         return not self.grams.isdisjoint(phrases)
 
     def count_any(self, phrases: frozenset[str]) -> int:
-        """How many distinct phrases of ``phrases`` occur (``#MachineLearning`` counts once, not as
-        both "machinelearning" and "machine learning")."""
-        return len({p.replace(" ", "") for p in self.grams & phrases})
+        """How many distinct phrases of ``phrases`` occur.
+
+        ``#MachineLearning`` counts once, not as both "machinelearning" and "machine learning", and
+        "large language model" once, not also as "language model".
+        """
+        return len(distinct_phrases(self.grams & phrases))
 
 
-def features_of(text: str, urls: Any = (), hashtags: Any = (), is_retweet: bool = False) -> TweetFeatures:
-    """Build :class:`TweetFeatures`; ``urls`` are expanded URLs (links inside the text count too)."""
-    text = text if isinstance(text, str) else ""
-    url_list = [u for u in (urls if isinstance(urls, list | tuple) else list(urls or [])) if isinstance(u, str)]
-    url_list += _URL.findall(text)
+def distinct_phrases(found: Iterable[str]) -> set[str]:
+    """``found`` without phrases inside a longer one found, spelled without spaces (``machinelearning``)."""
+    found = set(found)
+    padded = [f" {q} " for q in found]
+    return {
+        p.replace(" ", "")
+        for p in found
+        if not any(f" {p} " in q and len(q) > len(p) + 2 for q in padded)
+    }
+
+
+def features_of(text: Any, urls: Any = (), hashtags: Any = (), is_retweet: bool = False) -> TweetFeatures:
+    """Build :class:`TweetFeatures`; ``urls`` are expanded URLs (links inside the text count too).
+
+    Never raises on odd input: a missing text is "", list columns may be lists, tuples, numpy
+    arrays, None or NaN.
+    """
+    text = unicodedata.normalize("NFKC", text) if isinstance(text, str) else ""
+    url_list = _strings(urls) + _URL.findall(text)
     no_links = _URL.sub(" ", text)
-    tags = [t for t in _HASHTAG.findall(no_links)]
-    if hashtags is not None and not isinstance(hashtags, str):
-        tags += [t for t in hashtags if isinstance(t, str)]
+    url_list += _BARE_LINK.findall(no_links)
+    no_links = _BARE_LINK.sub(" ", no_links)
+    tags = _HASHTAG.findall(no_links) + _strings(hashtags)
+    unique_tags = list(dict.fromkeys(t.lstrip("#") for t in tags if t.lstrip("#")))
     tag_words: list[str] = []
-    for t in dict.fromkeys(tags):
+    for t in unique_tags:
         tag_words += split_hashtag(t)
     # hashtags are searched both as written ("bigdata") and split ("big data")
     body = _HASHTAG.sub(lambda m: " " + " ".join([m.group(1).lower(), *split_hashtag(m.group(1))]) + " ", no_links)
     body = _MENTION.sub(" ", body)
-    words = _WORD.findall(body.lower().replace("’", "'"))
-    extra = [w for t in dict.fromkeys(tags) for w in [t.lower(), *split_hashtag(t)]]
-    lower = " " + " ".join(words + ["|"] + extra) + " "
-    grams: set[str] = set()
-    for seq in (words, extra):
-        for n in range(1, MAX_PHRASE_WORDS + 1):
-            for i in range(len(seq) - n + 1):
-                grams.add(" ".join(seq[i : i + n]))
-    domains = tuple(dict.fromkeys(d for d in (domain_of(u) for u in url_list) if d))
+    words = _words(body)
+    extra = [w for t in unique_tags for w in [t.lower(), *split_hashtag(t)]]
+    prose = _words(_MENTION.sub(" ", _HASHTAG.sub(" ", no_links)))
+    hosts = (_HOST.match(domain_of(u)) for u in url_list)
+    domains = tuple(dict.fromkeys(d for d in (h.group(0).strip(".-") if h else "" for h in hosts) if d))
+    mentions = _MENTION.findall(text)
     return TweetFeatures(
         text=no_links,
-        lower=lower,
-        hashtags=tuple(dict.fromkeys(t.lower() for t in tags)),
-        mentions=tuple(dict.fromkeys(m[1:] for m in _MENTION.findall(text))),
+        lower=" " + " ".join(words + ["|"] + extra) + " ",
+        hashtags=tuple(dict.fromkeys(t.lower() for t in unique_tags)),
+        mentions=tuple(dict.fromkeys(mentions)),
         hashtag_words=tuple(tag_words),
         domains=domains,
         n_words=len(words),
-        n_hashtags=len(dict.fromkeys(t.lower() for t in tags)),
-        n_mentions=len(_MENTION.findall(text)),
+        n_hashtags=len(dict.fromkeys(t.lower() for t in unique_tags)),
+        n_mentions=len(mentions),
         is_retweet=bool(is_retweet) or text.startswith("RT @"),
-        grams=frozenset(grams),
+        grams=frozenset(_grams(words) | _grams(extra)),
+        text_grams=frozenset(_grams(prose)),
+        folded=no_links.casefold(),
     )

@@ -150,6 +150,18 @@ OTHER_DOMAINS = [
     "news.example.org/2020/04/{slug}",
     "open.spotify.com/track/{slug}",
 ]
+#: Short fragments appended to make texts vary the way real ones do.
+FRAGMENTS_AI = [
+    "Worth a read.", "Thoughts?", "Highly recommended 👇", "h/t @{user}", "via @{user}", "(thread)",
+    "Slides in the link.", "Code included.", "Day {n} of learning in public.", "Bookmarking this one.",
+    "Great results on a tiny budget.", "Open access.", "Feedback welcome!", "🔥🔥", "📈", "🤖",
+    "Part {n}.", "Q{q} update.", "Accepted at NeurIPS!", "We're hiring!",
+]
+FRAGMENTS_OTHER = [
+    "Can't wait!", "Thoughts?", "😂😂", "❤️", "🙏", "Day {n} of lockdown.", "No comment.", "Again!!",
+    "Who's with me?", "Tag a friend 👇", "#tbt", "lol", "Best day ever.", "Send help.", "Mood.",
+    "Round {n}.", "Just saying.", "🔥", "Anyway.", "See you at {n}pm!",
+]
 HASHTAGS_OTHER = ["#COVID19", "#StayHome", "#MondayMotivation", "#NowPlaying", "#photography", "#love"]
 USERS = [
     "datasciguy",
@@ -234,6 +246,9 @@ class _Gen:
             fill = {k: r.choice(v) for k, v in OTHER_FILL.items()}
             text = tpl.format(user=r.choice(USERS), link="{link}", **fill)
             tags = r.sample(HASHTAGS_OTHER, r.randint(0, 2)) if r.random() < 0.4 else []
+        fragments = FRAGMENTS_AI if ai else FRAGMENTS_OTHER
+        for _ in range(r.choice((0, 1, 1, 2))):
+            text = f"{text} " + r.choice(fragments).format(user=r.choice(USERS), n=r.randint(1, 99), q=r.randint(1, 4))
         if "{link}" in text:
             text = text.replace("{link}", link_token())
         if tags:
