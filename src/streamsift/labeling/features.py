@@ -38,7 +38,7 @@ _BARE_LINK = re.compile(
 )
 _HOST = re.compile(r"[\w.-]+")
 _HASHTAG = re.compile(r"#(\w+)")
-_MENTION = re.compile(r"@(\w+)")
+_MENTION = re.compile(r"(?<!\w)@(\w+)")  # not the "@" of an e-mail address
 # French/Italian elision: "l'IA" -> "l' IA", "d'apprentissage" -> "d' apprentissage"
 _ELISION = re.compile(r"\b([ldjmnstc]|qu)['’](?=[^\W\d_])", re.IGNORECASE)
 
@@ -93,6 +93,37 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(_ELISION.sub(r"\1 ", text.lower().replace("’", "'")))
 
 
+_TOKEN = re.compile(r"\S+")
+_LEADING_TAG = re.compile(r"#(\w+)")
+_WORD_START = re.compile(r"[^\W_]")
+_GLUED_WORD = re.compile(r"[-'’][^\W_]")
+
+
+def _prose(text: str) -> tuple[str, list[str]]:
+    """The text without its hashtag blocks, and the hashtags used as words of a sentence.
+
+    "uses #AI to monitor crowds" keeps ``AI`` (split like any hashtag) as a word of the sentence; a run
+    of hashtags ("... #AI #IoT #5G"), a hashtag at the end or glued to other text is dropped.
+    """
+    tokens = _TOKEN.findall(text)
+    out: list[str] = []
+    inline: list[str] = []
+    for i, tok in enumerate(tokens):
+        if "#" not in tok:
+            out.append(tok)
+            continue
+        m = _LEADING_TAG.match(tok)
+        rest = tok[m.end() :] if m else ""
+        if m and "#" not in rest and not (i > 0 and tokens[i - 1].startswith("#")):
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if (_WORD_START.match(nxt) and not nxt.lower().startswith("http")) or _GLUED_WORD.match(rest):
+                inline.append(m.group(1))
+                out.append(" ".join(split_hashtag(m.group(1))) + rest)
+                continue
+        out.append(_HASHTAG.sub(" ", tok))
+    return " ".join(out), inline
+
+
 @dataclass(frozen=True, slots=True)
 class TweetFeatures:
     """A tweet prepared for keyword rules."""
@@ -108,8 +139,10 @@ class TweetFeatures:
     n_mentions: int
     is_retweet: bool
     grams: frozenset[str]  # every 1- to 4-word sequence of the text (hashtags as written and split)
-    text_grams: frozenset[str] = frozenset()  # the same without hashtags and mentions: the prose alone
+    text_grams: frozenset[str] = frozenset()  # the same of the prose alone: no mentions, no hashtag blocks
     folded: str = ""  # ``text`` case-folded: for phrases of scripts written without spaces (人工知能)
+    tag_parts: tuple[tuple[str, ...], ...] = ()  # ``split_hashtag`` of each of ``hashtags``
+    inline_hashtags: tuple[str, ...] = ()  # lower-case hashtags used as words of a sentence ("uses #AI to")
 
     def has(self, phrase: str) -> bool:
         """Word-boundary match of a lower-case phrase (up to 4 words) in text or split hashtags."""
@@ -131,11 +164,7 @@ def distinct_phrases(found: Iterable[str]) -> set[str]:
     """``found`` without phrases inside a longer one found, spelled without spaces (``machinelearning``)."""
     found = set(found)
     padded = [f" {q} " for q in found]
-    return {
-        p.replace(" ", "")
-        for p in found
-        if not any(f" {p} " in q and len(q) > len(p) + 2 for q in padded)
-    }
+    return {p.replace(" ", "") for p in found if not any(f" {p} " in q and len(q) > len(p) + 2 for q in padded)}
 
 
 def features_of(text: Any, urls: Any = (), hashtags: Any = (), is_retweet: bool = False) -> TweetFeatures:
@@ -159,22 +188,28 @@ def features_of(text: Any, urls: Any = (), hashtags: Any = (), is_retweet: bool 
     body = _MENTION.sub(" ", body)
     words = _words(body)
     extra = [w for t in unique_tags for w in [t.lower(), *split_hashtag(t)]]
-    prose = _words(_MENTION.sub(" ", _HASHTAG.sub(" ", no_links)))
+    prose_text, inline = _prose(no_links)
+    prose = _words(_MENTION.sub(" ", prose_text))
+    lower_tags: dict[str, tuple[str, ...]] = {}
+    for t in unique_tags:
+        lower_tags.setdefault(t.lower(), tuple(split_hashtag(t)))
     hosts = (_HOST.match(domain_of(u)) for u in url_list)
     domains = tuple(dict.fromkeys(d for d in (h.group(0).strip(".-") if h else "" for h in hosts) if d))
     mentions = _MENTION.findall(text)
     return TweetFeatures(
         text=no_links,
-        lower=" " + " ".join(words + ["|"] + extra) + " ",
-        hashtags=tuple(dict.fromkeys(t.lower() for t in unique_tags)),
+        lower=" " + " ".join([*words, "|", *extra]) + " ",
+        hashtags=tuple(lower_tags),
         mentions=tuple(dict.fromkeys(mentions)),
         hashtag_words=tuple(tag_words),
         domains=domains,
         n_words=len(words),
-        n_hashtags=len(dict.fromkeys(t.lower() for t in unique_tags)),
+        n_hashtags=len(lower_tags),
         n_mentions=len(mentions),
         is_retweet=bool(is_retweet) or text.startswith("RT @"),
         grams=frozenset(_grams(words) | _grams(extra)),
         text_grams=frozenset(_grams(prose)),
         folded=no_links.casefold(),
+        tag_parts=tuple(lower_tags.values()),
+        inline_hashtags=tuple(dict.fromkeys(t.lower() for t in inline)),
     )

@@ -80,9 +80,11 @@ def _joined(*families: frozenset[str]) -> frozenset[str]:
 
 
 # -- keyword families ---------------------------------------------------------------------------
+# fmt: off
 AI_CORE = _joined(frozenset({
-    "artificial intelligence", "artificial general intelligence", "machine intelligence", "generative ai",
-    "genai", "responsible ai", "explainable ai", "trustworthy ai", "xai", "ai ethics", "ai model", "ai models",
+    "artificial intelligence", "artificial inteligence", "artifical intelligence",
+    "artificial general intelligence", "machine intelligence", "generative ai", "genai", "responsible ai",
+    "explainable ai", "trustworthy ai", "xai", "ai ethics", "ai model", "ai models",
     "ai research", "ai researcher", "ai researchers", "ai powered", "ai driven", "ai based", "ai enabled",
     "ai assisted", "ai generated", "ai startup", "ai startups", "ai company", "ai companies", "ai lab", "ai labs",
     "ai tools", "ai tool", "ai system", "ai systems", "ai safety", "ai alignment", "ai art", "ai artwork",
@@ -164,19 +166,17 @@ ALL_POSITIVE = AI_CORE | ML | DL | NLP | CV | DATA_SCIENCE | BIG_DATA | ROBOTICS
 #: the GAN surname, AGI = adjusted gross income): they count only beside AI or technical vocabulary.
 AMBIGUOUS = frozenset({
     "yolo", "fine tuning", "fine tuned", "hallucination", "hallucinations", "llama", "claude", "mistral",
-    "bert", "rag", "gan", "gans", "jax", "cuda", "agi", "spacy", "nlp", "rpa", "gpt", "classifier",
-    "classifiers", "embeddings", "xai",
+    "bert", "rag", "gan", "gans", "jax", "cuda", "agi", "spacy", "nlp", "rpa", "gpt",
 })
 # beside an ambiguous term, these make it technical
 _TECH_CONTEXT = frozenset({
-    "model", "models", "dataset", "datasets", "training", "trained", "inference", "weights", "parameters",
-    "benchmark", "benchmarks", "paper", "papers", "research", "gpu", "gpus", "neural", "algorithm",
-    "algorithms", "prompt", "prompts", "prompting", "tokens", "open source", "opensource", "python", "api",
-    "detection", "classification", "segmentation", "accuracy", "fine tune", "finetune", "lora", "quantized",
-    "checkpoint", "embedding", "vector", "vectors", "retrieval", "agent", "agents", "chatbot", "vision",
-    "language", "learning", "data", "code", "coding", "programming", "software", "compute", "computing",
-    "library", "framework", "tensor", "tensors", "github", "7b", "8b", "13b", "70b", "tech", "automation",
-    "text", "corpus", "token", "llm", "llms",
+    "model", "models", "dataset", "datasets", "inference", "weights", "parameters", "benchmark", "benchmarks",
+    "paper", "papers", "research", "gpu", "gpus", "neural", "algorithm", "algorithms", "prompt", "prompts",
+    "prompting", "token", "tokens", "open source", "opensource", "python", "api", "detection",
+    "classification", "segmentation", "accuracy", "fine tune", "finetune", "lora", "quantized", "checkpoint",
+    "checkpoints", "embedding", "vector", "vectors", "retrieval", "agents", "chatbot", "computing", "library",
+    "framework", "tensor", "tensors", "github", "7b", "8b", "13b", "70b", "corpus", "transformer",
+    "transformers",
 })
 # "NLP" of neuro-linguistic programming coaches
 _NLP_COACHING = frozenset({
@@ -206,13 +206,13 @@ _LATIN = "A-Za-z0-9_À-ɏ"
 _AI_ACRONYM = re.compile(rf"(?<![{_LATIN}#@.\-])(?:AIs?|[Aa]\.[Ii]\.?)(?![{_LATIN}\-]*\d)(?![{_LATIN}])")
 # casual lower-case "ai" in English: "using ai", "ai will", "the ai"
 _AI_LOWER = re.compile(
-    r"\b(?:using|use|uses|used|with|by|about|the|of|generative|open)\s+ai\b(?!['’-])"
+    r"\b(?i:using|use|uses|used|with|by|about|the|of|generative|open)\s+ai\b(?!['’-])"
     r"|(?<![\w#@'’-])ai\s+(?:is|isn't|will|won't|can|can't|could|would|should|has|just|models?|tools?|art"
     r"|generated|powered|chatbots?|agents?|startups?|companies|research|safety|ethics)\b"
 )
 _ML_ACRONYM = re.compile(r"(?<![\w#@])(?<!\d )ML(?!\w)(?!\s*[+-]\d)")
 _DL_ACRONYM = re.compile(r"(?<![\w#@])DL(?!\w)")
-_AIR_INDIA_FLIGHT = re.compile(r"(?<![\w#@])AI[ -]?\d{2,4}(?![\w.,]\d)")
+_AIR_INDIA_FLIGHT = re.compile(r"(?<![\w#@])AI[ -]?\d{2,4}(?!\w)(?![.,]\d)")
 _AI_FILE_FORMATS = re.compile(
     r"\bAI\s*[,/|&+]\s*(?:EPS|SVG|PSD|PDF|PNG|CDR|DXF)\b|\b(?:EPS|SVG|PSD|PDF|PNG|CDR|DXF)\s*[,/|&+]\s*AI\b",
     re.IGNORECASE,
@@ -228,7 +228,8 @@ _NOT_NAMES = frozenset({
     "image", "images", "engine", "anime", "machine", "game", "games", "mode", "tone", "zone", "home", "one",
     "some", "name", "more", "sure", "done", "made", "make", "take", "time", "here", "where", "there", "nine",
     "mine", "fine", "nice", "native", "manga", "ninja", "tsunami", "karaoke", "emoji", "ramen", "sushi",
-    "samurai", "bonsai", "kimono", "origami", "hire", "use", "guide", "genie", "tutor", "noise", "voice",
+    "samurai", "bonsai", "kimono", "origami", "hire", "use", "guide", "genie", "noise", "voice", "hype",
+    "meme", "memes", "note", "notes", "pin", "safe", "sumo", "tokyo", "kyoto", "osaka", "japan",
 })
 _AVIATION = frozenset({
     "flight", "flights", "airport", "airline", "airlines", "pilot", "pilots", "boarding", "delayed", "delay",
@@ -264,11 +265,13 @@ _AI_SUBSTRINGS = (
     "الذكاء الاصطناعي", "تعلم الآلة",
 )
 
+# fmt: on
+
 
 # -- shared evidence ----------------------------------------------------------------------------
 def _terms(f: TweetFeatures, family: frozenset[str]) -> set[str]:
     """The phrases of ``family`` in the tweet; ambiguous ones only beside AI or technical words."""
-    found = f.grams & family
+    found = set(f.grams & family)
     unsure = found & AMBIGUOUS
     if unsure and not _corroborated(f, unsure):
         found -= unsure
@@ -306,14 +309,14 @@ def _is_shouting_foreign(f: TweetFeatures) -> bool:
 
 
 def _ai_acronym(f: TweetFeatures) -> bool:
-    """"AI" / "A.I." written as the acronym (or casual English "using ai"), not ALL-CAPS Portuguese."""
+    """ "AI" / "A.I." written as the acronym (or casual English "using ai"), not ALL-CAPS Portuguese."""
     if _AI_LOWER.search(f.text):
         return True
     return bool(_AI_ACRONYM.search(f.text)) and not _is_shouting_foreign(f)
 
 
 def _ai_other_meaning(f: TweetFeatures) -> bool:
-    """"AI" is Air India, a person called Ai, Allen Iverson, an Adobe Illustrator file or insemination."""
+    """ "AI" is Air India, a person called Ai, Allen Iverson, an Adobe Illustrator file or insemination."""
     return bool(
         f.has("air india")
         or f.has("airindia")
@@ -355,7 +358,7 @@ def _family_vote(f: TweetFeatures, family: frozenset[str]) -> int:
 # -- positive LFs: keyword families ---------------------------------------------------------------
 @labeling_function(pre=[tweet_features])
 def lf_ai_acronym(x) -> int:
-    """"AI" written as the acronym (or A.I., #AI), "artificial intelligence" (in several languages) -
+    """ "AI" written as the acronym (or A.I., #AI), "artificial intelligence" (in several languages) -
     not Air India, not a name, not one buzzword in a hashtag-stuffed or spam post."""
     f = _f(x)
     core = _terms(f, AI_CORE)
@@ -368,9 +371,15 @@ def lf_ai_acronym(x) -> int:
         return ABSTAIN
     if _ai_acronym(f):
         return AI
-    if "ai" in f.hashtags and not stuffed and not _is_spam(f):
+    tags = _ai_hashtags(f)
+    if tags and (not stuffed or not tags.isdisjoint(f.inline_hashtags)) and not _is_spam(f):
         return AI
     return ABSTAIN
+
+
+def _ai_hashtags(f: TweetFeatures) -> set[str]:
+    """#AI, #ai and hashtags with AI as a camel-case part (#AIApril, #SparkAISummit, #AI_Strategy)."""
+    return {t for t, parts in zip(f.hashtags, f.tag_parts, strict=False) if t == "ai" or "ai" in parts}
 
 
 @labeling_function(pre=[tweet_features])
@@ -453,6 +462,7 @@ def lf_ai_link_domain(x) -> int:
     return ABSTAIN
 
 
+# fmt: off
 AI_HANDLES = frozenset({
     "tensorflow", "pytorch", "openai", "deepmind", "googleai", "googledeepmind", "metaai", "aiatmeta",
     "huggingface", "kaggle", "nvidiaai", "msftresearch", "ibmresearch", "ibmwatson", "aiethics", "anthropicai",
@@ -460,16 +470,24 @@ AI_HANDLES = frozenset({
     "analyticsvidhya", "paperswithcode", "ylecun", "karpathy", "andrewyng", "goodfellow_ian", "jeffdean",
     "demishassabis", "fchollet", "geoffreyhinton", "drfeifei", "sama",
 })
+# fmt: on
 _HANDLE_SUFFIXES = frozenset({"ai", "ml"})
+_SURE_POSITIVE = ALL_POSITIVE - AMBIGUOUS
 
 
 def _is_ai_handle(handle: str) -> bool:
-    """@OpenAI, @karpathy, or a handle whose last camel-case part is AI / ML (@GoogleAI, @sam_ml); not
-    @SAMURAI, @Dubai or @PrinceHTML."""
+    """@OpenAI, @karpathy, or a handle ending in AI / ML or an AI term (@GoogleAI, @sam_ml, @Akara_Robotics,
+    @TDataScience); not @SAMURAI, @Dubai, @PrinceHTML or @kaggle_kid."""
     if handle.lower() in AI_HANDLES:
         return True
-    parts = split_hashtag(handle.replace("_", " ").title().replace(" ", "") if "_" in handle else handle)
-    return len(parts) > 1 and (parts[-1] in _HANDLE_SUFFIXES or handle.endswith("DataScience"))
+    parts = [p for piece in handle.split("_") if piece for p in split_hashtag(piece)]
+    if not parts:
+        return False
+    return (
+        (len(parts) > 1 and parts[-1] in _HANDLE_SUFFIXES)
+        or parts[-1] in _SURE_POSITIVE
+        or " ".join(parts[-2:]) in _SURE_POSITIVE
+    )
 
 
 @labeling_function(pre=[tweet_features])
@@ -490,11 +508,12 @@ def lf_several_ai_terms(x) -> int:
 
 def _ai_term_count(f: TweetFeatures) -> int:
     """Distinct AI/DS terms, the AI acronym or #AI counting as one more."""
-    extra = 1 if (_ai_acronym(f) and not _ai_other_meaning(f)) or "ai" in f.hashtags else 0
+    extra = 1 if (_ai_acronym(f) and not _ai_other_meaning(f)) or _ai_hashtags(f) else 0
     return len(distinct_phrases(_positive_terms(f))) + extra
 
 
 # -- negative LFs: false friends, spam, other topics -----------------------------------------------
+# fmt: off
 _GAMING = frozenset({"mobile legends", "mobilelegends", "mlbb", "mobile legend", "rank", "ranked", "mythic",
                      "epic", "legend", "hero", "heroes", "skin", "skins", "diamonds", "push rank", "gameplay",
                      "squad", "gaming", "game", "games", "gamer"})
@@ -506,6 +525,7 @@ _DOWNLOAD = frozenset({"download", "downloads", "free dl", "dl link", "mp3", "al
 _SPAM = frozenset({"crypto", "bitcoin", "btc", "forex", "nft", "nfts", "giveaway", "airdrop", "trading",
                    "win", "follow", "followback", "follow back", "retweet", "promo", "discount", "sale",
                    "casino", "betting", "earn money", "make money", "onlyfans", "dm for", "usdt", "binance"})
+# fmt: on
 _AI_TAGS = frozenset({"ai", "ml", "dl", "iot"})
 
 
@@ -513,8 +533,8 @@ def mentions_ai(f: TweetFeatures) -> bool:
     """Any AI / data-science term, the AI acronym, an #ai hashtag, an AI account or a link to an AI site."""
     return bool(
         _positive_terms(f)
-        or "ai" in f.hashtags
-        or any(m.lower() in AI_HANDLES for m in f.mentions)
+        or _ai_hashtags(f)
+        or any(_is_ai_handle(m) for m in f.mentions)
         or _ai_acronym(f)
         or _multilingual(f)
         or _has_ai_domain(f)
@@ -534,7 +554,11 @@ def _is_spam(f: TweetFeatures) -> bool:
 
 
 def _ai_tag_count(f: TweetFeatures) -> int:
-    return sum(1 for t in f.hashtags if t in _AI_TAGS or t in ALL_POSITIVE or " ".join(split_hashtag(t)) in ALL_POSITIVE)
+    return sum(
+        1
+        for t, parts in zip(f.hashtags, f.tag_parts, strict=False)
+        if t in _AI_TAGS or t in ALL_POSITIVE or " ".join(parts) in ALL_POSITIVE or "ai" in parts
+    )
 
 
 def _is_hashtag_stuffed(f: TweetFeatures) -> bool:
@@ -544,18 +568,16 @@ def _is_hashtag_stuffed(f: TweetFeatures) -> bool:
 
 @labeling_function(pre=[tweet_features])
 def lf_ml_mobile_legends(x) -> int:
-    """"ML" meaning Mobile Legends (a game): not AI."""
+    """ "ML" meaning Mobile Legends (a game): not AI."""
     f = _f(x)
-    if (_ML_ACRONYM.search(f.text) or "ml" in f.hashtags or f.has("mlbb") or f.has("mobile legends")) and _is_gaming(
-        f
-    ):
+    if (_ML_ACRONYM.search(f.text) or "ml" in f.hashtags or f.has("mlbb") or f.has("mobile legends")) and _is_gaming(f):
         return NOT_AI if not _terms(f, ML) else ABSTAIN
     return ABSTAIN
 
 
 @labeling_function(pre=[tweet_features])
 def lf_ai_air_india_or_name(x) -> int:
-    """"AI" meaning Air India (flights) or a person (Ai Weiwei, Allen Iverson), or an Adobe Illustrator file,
+    """ "AI" meaning Air India (flights) or a person (Ai Weiwei, Allen Iverson), or an Adobe Illustrator file,
     artificial insemination: not AI."""
     f = _f(x)
     if _positive_terms(f) or _multilingual(f):
@@ -569,7 +591,7 @@ def lf_ai_air_india_or_name(x) -> int:
 
 @labeling_function(pre=[tweet_features])
 def lf_dl_download(x) -> int:
-    """"DL" meaning download: not AI."""
+    """ "DL" meaning download: not AI."""
     f = _f(x)
     if (_DL_ACRONYM.search(f.text) or "dl" in f.hashtags) and _is_download(f) and not _terms(f, DL | ML):
         return NOT_AI
@@ -581,14 +603,22 @@ def lf_hashtag_stuffed_spam(x) -> int:
     """Hashtag-stuffed or spam promotion where AI is one buzzword among crypto, giveaways, ...: not AI."""
     f = _f(x)
     ai_terms = _ai_term_count(f)
-    if _is_hashtag_stuffed(f) and (_is_spam(f) or ai_terms <= 1):
-        return NOT_AI
     spam = f.count_any(_SPAM)
+    if _is_hashtag_stuffed(f) and (spam >= 2 or (ai_terms <= 1 and not _ai_in_prose(f))):
+        return NOT_AI
     if (spam >= 3 and ai_terms <= 1) or (spam >= 2 and ai_terms == 0):
         return NOT_AI
     return ABSTAIN
 
 
+def _ai_in_prose(f: TweetFeatures) -> bool:
+    """An AI term in the sentences themselves, not only in the hashtags."""
+    return bool(
+        _positive_terms(f) & f.text_grams or _ai_acronym(f) or not _ai_hashtags(f).isdisjoint(f.inline_hashtags)
+    )
+
+
+# fmt: off
 _OTHER_TOPICS = frozenset({
     # sport
     "match", "goal", "goals", "football", "soccer", "nba", "nfl", "cricket", "league", "playoffs", "coach",
@@ -605,6 +635,7 @@ _OTHER_TOPICS = frozenset({
     # weather, travel, shopping
     "weather", "rain", "sunny", "vacation", "beach", "flight", "sale", "discount", "fashion", "outfit",
 })
+# fmt: on
 
 
 @labeling_function(pre=[tweet_features])
@@ -616,6 +647,7 @@ def lf_other_topic(x) -> int:
     return ABSTAIN
 
 
+# fmt: off
 _TECH_HINTS = frozenset({
     "data", "model", "models", "algorithm", "algorithms", "research", "paper", "dataset", "datasets", "tech",
     "technology", "automation", "automated", "analytics", "digital", "software", "python", "code", "coding",
@@ -624,6 +656,7 @@ _TECH_HINTS = frozenset({
     "learning", "robot", "robots", "neural", "vision", "language", "science", "scientist", "scientists",
     "engineer", "engineering", "statistics", "math", "bot", "bots", "programming", "api", "app", "apps",
 })
+# fmt: on
 
 
 @labeling_function(pre=[tweet_features])
