@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import threading
 import time
@@ -25,8 +24,6 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 from psycopg import sql
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from streamsift.config import load_settings
 from streamsift.infra import KafkaBroker, down, up
@@ -52,25 +49,19 @@ def make_settings(state: Path, max_offsets: int):
 def inserted_so_far(settings, table: str) -> int:
     """Cheap progress probe (statistics, not a scan of the growing table)."""
     with connect(settings.postgres) as conn:
-        row = conn.execute(
-            "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = %s", (table,)
-        ).fetchone()
+        row = conn.execute("SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = %s", (table,)).fetchone()
     return row[0] if row else 0
 
 
 def count_rows(settings, table: str) -> int:
     with connect(settings.postgres) as conn:
         try:
-            return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[
-                0
-            ]
+            return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
         except Exception:  # noqa: BLE001 - the table appears with the first batch
             return 0
 
 
-def bench_streamsift(
-    settings, spark, items, expected: int, *, rate: float | None = None, suffix: str = ""
-) -> dict:
+def bench_streamsift(settings, spark, items, expected: int, *, rate: float | None = None, suffix: str = "") -> dict:
     """Producer and ingest at once; ``rate`` paces the producer (None: as fast as it goes)."""
     topic, table = f"bench.streamsift{suffix}", f"raw_tweet_dataset_900{suffix.strip('.')}"
     KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
@@ -157,9 +148,7 @@ def bench_baseline_consumer(settings, spark, items) -> dict:
         .option("maxOffsetsPerTrigger", settings.ingest.max_offsets_per_trigger)
         .load()
         .select(F.from_json(F.col("value").cast("string"), schema).alias("t"))
-        .select(
-            "t.id_str", "t.created_at", "t.text", "t.lang", F.col("t.user.screen_name").alias("screen_name")
-        )
+        .select("t.id_str", "t.created_at", "t.text", "t.lang", F.col("t.user.screen_name").alias("screen_name"))
     )
 
     def append(df, _id):
@@ -214,9 +203,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=200_000)
     ap.add_argument("--baseline-send", type=int, default=20_000)
     ap.add_argument("--max-offsets", type=int, default=50_000)
-    ap.add_argument(
-        "--paced-rate", type=float, default=4000, help="records/s of the steady-state latency run"
-    )
+    ap.add_argument("--paced-rate", type=float, default=4000, help="records/s of the steady-state latency run")
     ap.add_argument("--paced-count", type=int, default=60_000)
     args = ap.parse_args()
 

@@ -13,23 +13,18 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import pandas as pd
+from snorkel.labeling import PandasLFApplier
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from snorkel.labeling import PandasLFApplier  # noqa: E402
-
-from streamsift.config import LabelingSettings  # noqa: E402
-from streamsift.labeling.apply import apply_lfs  # noqa: E402
-from streamsift.labeling.lfs import tweet_features  # noqa: E402
-from streamsift.labeling.model import _quiet, fit_label_model, predict_label_model  # noqa: E402
-from streamsift.labeling.registry import load_lfs  # noqa: E402
-from streamsift.records import MalformedRecord, parse_payload  # noqa: E402
-from streamsift.sources.synthetic import generate  # noqa: E402
+from streamsift.config import LabelingSettings
+from streamsift.labeling.apply import apply_lfs
+from streamsift.labeling.lfs import tweet_features
+from streamsift.labeling.model import _quiet, fit_label_model, predict_label_model
+from streamsift.labeling.registry import load_lfs
+from streamsift.records import MalformedRecord, parse_payload
+from streamsift.sources.synthetic import generate
 
 
 def frame(count: int) -> pd.DataFrame:
@@ -39,8 +34,15 @@ def frame(count: int) -> pd.DataFrame:
             t, _ = parse_payload(item.record.payload)
         except MalformedRecord:
             continue
-        rows.append({"tweet_id": t.tweet_id, "text": t.text, "urls": t.expanded_urls,
-                     "hashtags": list(t.hashtags), "is_retweet": t.is_retweet})
+        rows.append(
+            {
+                "tweet_id": t.tweet_id,
+                "text": t.text,
+                "urls": t.expanded_urls,
+                "hashtags": list(t.hashtags),
+                "is_retweet": t.is_retweet,
+            }
+        )
         if len(rows) == count:
             break
     return pd.DataFrame(rows)
@@ -73,18 +75,23 @@ def main() -> None:
         assert (L_snorkel == L).all(), "both appliers must give the same label matrix"
     med = statistics.median
     total = med(a + f for a, f in zip(ours_apply, ours_fit, strict=True))
-    print(json.dumps({
-        "tweets": len(df),
-        "lfs": len(lfs),
-        "workers": args.workers,
-        "repeats": args.repeat,
-        "streamsift_apply_s_median": round(med(ours_apply), 2),
-        "label_model_fit_predict_s_median": round(med(ours_fit), 2),
-        "streamsift_total_s_median": round(total, 2),
-        "snorkel_pandas_applier_s_median": round(med(theirs_apply), 2),
-        "apply_speedup_vs_snorkel_pandas_applier": round(med(theirs_apply) / med(ours_apply), 2),
-        "target_total_s": 60,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "tweets": len(df),
+                "lfs": len(lfs),
+                "workers": args.workers,
+                "repeats": args.repeat,
+                "streamsift_apply_s_median": round(med(ours_apply), 2),
+                "label_model_fit_predict_s_median": round(med(ours_fit), 2),
+                "streamsift_total_s_median": round(total, 2),
+                "snorkel_pandas_applier_s_median": round(med(theirs_apply), 2),
+                "apply_speedup_vs_snorkel_pandas_applier": round(med(theirs_apply) / med(ours_apply), 2),
+                "target_total_s": 60,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

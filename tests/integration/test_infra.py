@@ -104,17 +104,11 @@ def test_postgres_write_and_read(infra_settings):
     table = f"t_{uuid.uuid4().hex[:8]}"
     with connect(infra_settings.postgres) as conn:
         with conn.transaction():
-            conn.execute(
-                sql.SQL("CREATE TABLE {} (id int PRIMARY KEY, body text)").format(sql.Identifier(table))
-            )
-            with conn.cursor().copy(
-                sql.SQL("COPY {} (id, body) FROM STDIN").format(sql.Identifier(table))
-            ) as cp:
+            conn.execute(sql.SQL("CREATE TABLE {} (id int PRIMARY KEY, body text)").format(sql.Identifier(table)))
+            with conn.cursor().copy(sql.SQL("COPY {} (id, body) FROM STDIN").format(sql.Identifier(table))) as cp:
                 for i in range(1000):
                     cp.write_row((i, f"row {i} ✓"))
-        rows = conn.execute(
-            sql.SQL("SELECT count(*), max(body) FROM {}").format(sql.Identifier(table))
-        ).fetchone()
+        rows = conn.execute(sql.SQL("SELECT count(*), max(body) FROM {}").format(sql.Identifier(table))).fetchone()
     assert rows == (1000, "row 999 ✓")
 
 
@@ -163,9 +157,7 @@ def test_spark_streams_kafka_into_postgres(infra_settings, spark, topic_name):
     query.awaitTermination(180)
     assert query.exception() is None
     with connect(pg) as conn:
-        count, total = conn.execute(
-            sql.SQL("SELECT count(*), sum(n) FROM {}").format(sql.Identifier(table))
-        ).fetchone()
+        count, total = conn.execute(sql.SQL("SELECT count(*), sum(n) FROM {}").format(sql.Identifier(table))).fetchone()
     assert count == 500 and total == sum(range(500))
 
 
@@ -185,9 +177,7 @@ def test_down_with_nothing_running_is_a_noop(tmp_path):
 def test_unreachable_external_postgres(tmp_path):
     from streamsift.infra.process import free_port
 
-    settings = make_settings(
-        tmp_path / "ext", postgres={"url": f"postgresql://me@127.0.0.1:{free_port()}/db"}
-    )
+    settings = make_settings(tmp_path / "ext", postgres={"url": f"postgresql://me@127.0.0.1:{free_port()}/db"})
     with pytest.raises(ServiceUnreachableError, match="does not answer"):
         up(settings)
     assert status(settings)["services"]["postgres"]["healthy"] is False

@@ -31,9 +31,7 @@ def _counts(settings, table: str, topic: str) -> tuple[int, int, int]:
             "SELECT count(*) FROM dead_letters WHERE stage = 'ingest' AND topic = %s", (topic,)
         ).fetchone()[0]
         urls = conn.execute(
-            sql.SQL("SELECT count(*) FROM tweet_urls u JOIN {} r USING (tweet_id)").format(
-                sql.Identifier(table)
-            )
+            sql.SQL("SELECT count(*) FROM tweet_urls u JOIN {} r USING (tweet_id)").format(sql.Identifier(table))
         ).fetchone()[0]
     return raw, dead, urls
 
@@ -62,17 +60,13 @@ def test_synthetic_stream_lands_exactly_once(infra_settings, spark, topic_name, 
 
     with connect(infra_settings.postgres) as conn:
         ids = {r[0] for r in conn.execute(sql.SQL("SELECT tweet_id FROM {}").format(sql.Identifier(table)))}
-        reasons = [
-            r[0] for r in conn.execute("SELECT reason FROM dead_letters WHERE topic = %s", (topic_name,))
-        ]
+        reasons = [r[0] for r in conn.execute("SELECT reason FROM dead_letters WHERE topic = %s", (topic_name,))]
         offsets = conn.execute(
             "SELECT count(DISTINCT (kafka_partition, kafka_offset)) FROM dead_letters WHERE topic = %s",
             (topic_name,),
         ).fetchone()[0]
         raw_ok = conn.execute(
-            sql.SQL("SELECT count(*) FROM {} WHERE raw ? 'id_str' OR raw ? 'data'").format(
-                sql.Identifier(table)
-            )
+            sql.SQL("SELECT count(*) FROM {} WHERE raw ? 'id_str' OR raw ? 'data'").format(sql.Identifier(table))
         ).fetchone()[0]
     assert ids == valid
     assert all(reasons) and offsets == malformed
@@ -134,9 +128,7 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(infra_settings, to
         }
     )
     cmd = [sys.executable, "-m", "streamsift.cli", "ingest"]
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         # Wait until some batches are in, then kill the driver and its JVM without warning.
         deadline = time.monotonic() + 240

@@ -210,11 +210,7 @@ class FakeXApi:
         with self._lock:
             if "delete" in body:
                 ids = body["delete"].get("ids", [])
-                errors = [
-                    {"title": "NotFound", "id": i, "detail": f"no rule {i}"}
-                    for i in ids
-                    if i not in self.rules
-                ]
+                errors = [{"title": "NotFound", "id": i, "detail": f"no rule {i}"} for i in ids if i not in self.rules]
                 deleted = [self.rules.pop(i) for i in ids if i in self.rules]
                 summary = {"deleted": len(deleted), "not_deleted": len(errors)}
                 reply: dict[str, Any] = {"meta": {"sent": "2024-05-01T12:00:00.000Z", "summary": summary}}
@@ -291,9 +287,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(404, {"title": "Not Found Error", "detail": f"no route {method} {url.path}"})
 
-    def _send_json(
-        self, status: int, body: dict[str, Any] | None, headers: dict[str, str] | None = None
-    ) -> None:
+    def _send_json(self, status: int, body: dict[str, Any] | None, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode() if body is not None else b""
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
