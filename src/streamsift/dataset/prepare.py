@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from streamsift.config import DatasetSettings, Settings
-from streamsift.dataset.normalize import NORMALIZE_SQL
+from streamsift.dataset.normalize import normalize_sql, unicode_collation
 from streamsift.errors import StreamsiftError
 from streamsift.store.connection import connect
 from streamsift.store.tables import raw_table, versioned
@@ -96,6 +96,8 @@ _SPLIT_COLUMNS = """
     weak_label smallint,
     weak_prob real,
     weak_probs real[],
+    lf_votes smallint[],
+    lf_conflict boolean NOT NULL DEFAULT false,
     golden_label smallint,
     annotator text,
     annotated_at timestamptz
@@ -138,6 +140,9 @@ def prepare_dataset(settings: Settings, *, raw_version: int | None = None) -> Pr
                 raise DatasetError(f"the raw table {raw} is empty", hint="run `streamsift ingest` first")
             for t in [dedup, *splits.values()]:  # a half-made earlier attempt cannot exist, but be sure
                 conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(t)))
+            collation = unicode_collation(conn)
+            if collation is None:
+                log.warning("this PostgreSQL server has no Unicode collation: dedup folds the case of ASCII only")
             # Keep the earliest tweet of each normalised text (ties: the lowest id).
             conn.execute(
                 sql.SQL(
@@ -147,7 +152,7 @@ def prepare_dataset(settings: Settings, *, raw_version: int | None = None) -> Pr
                     "         hashtags, urls, is_retweet, is_quote FROM {raw}) r "
                     "WHERE norm_text <> '' "
                     "ORDER BY norm_text, created_at NULLS LAST, tweet_id"
-                ).format(dedup=sql.Identifier(dedup), norm=sql.SQL(NORMALIZE_SQL), raw=sql.Identifier(raw))
+                ).format(dedup=sql.Identifier(dedup), norm=sql.SQL(normalize_sql(collation)), raw=sql.Identifier(raw))
             )
             conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (tweet_id)").format(sql.Identifier(dedup)))
             n = _count(conn, dedup)

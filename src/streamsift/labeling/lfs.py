@@ -30,10 +30,16 @@ AI = 1
 
 # -- the preprocessor ---------------------------------------------------------------------------
 def _hashable(value: Any) -> Any:
-    if isinstance(value, str | bytes | int | float | bool) or value is None:
-        return value
+    """``value`` itself if hashable, else as a tuple (a list or numpy array of URLs), else its repr."""
     try:
-        return tuple(value)
+        hash(value)
+        return value
+    except TypeError:
+        pass
+    try:
+        items = tuple(value)
+        hash(items)
+        return items
     except TypeError:
         return repr(value)
 
@@ -91,13 +97,13 @@ AI_CORE = _joined(frozenset({
     "ai chatbot", "ai agent", "ai agents", "ai assistant", "ai regulation", "ai act", "ai policy",
     "ai governance", "ai technology", "ai technologies", "ai algorithm", "ai algorithms", "ai applications",
     "ai solutions", "ai software", "ai platform", "ai chip", "ai chips", "ai engineer", "ai engineers",
-    "ai developers", "ai risk", "ai risks", "ai hype", "ai news", "ai for good", "ai in healthcare",
-    "agi", "superintelligence", "cognitive computing",
+    "ai developers", "ai folks", "ai twitter", "ai risk", "ai risks", "ai hype", "ai news", "ai for good",
+    "ai in healthcare", "agi", "superintelligence", "cognitive computing",
 }))
 ML = _joined(frozenset({
     "machine learning", "ml model", "ml models", "mlops", "ml ops", "ml engineer", "ml engineers",
     "ml engineering", "ml research", "ml researcher", "ml researchers", "ml pipeline", "ml algorithms",
-    "ml systems", "ml community", "automl", "supervised learning", "unsupervised learning",
+    "ml systems", "ml community", "ml folks", "ml twitter", "automl", "supervised learning", "unsupervised learning",
     "self supervised", "semi supervised", "reinforcement learning", "federated learning", "transfer learning",
     "ensemble learning", "few shot", "zero shot", "contrastive learning", "feature engineering",
     "gradient boosting", "xgboost", "lightgbm", "catboost", "random forest", "random forests",
@@ -388,11 +394,16 @@ def lf_machine_learning(x) -> int:
     f = _f(x)
     if _family_vote(f, ML) == AI:
         return AI
-    if (_ML_ACRONYM.search(f.text) or ("ml" in f.hashtags and not _is_hashtag_stuffed(f))) and not (
-        _is_gaming(f) or f.has_any(_ML_OTHER_MEANING)
-    ):
+    if _ml_acronym(f) and (_ML_ACRONYM.search(f.text) or not _is_hashtag_stuffed(f)):
         return AI
     return ABSTAIN
+
+
+def _ml_acronym(f: TweetFeatures) -> bool:
+    """ "ML" (or #ML) meaning machine learning: not Mobile Legends, a betting moneyline or millilitres."""
+    return bool(_ML_ACRONYM.search(f.text) or "ml" in f.hashtags) and not (
+        _is_gaming(f) or f.has_any(_ML_OTHER_MEANING)
+    )
 
 
 @labeling_function(pre=[tweet_features])
@@ -452,14 +463,15 @@ def lf_ml_tools(x) -> int:
 def lf_ai_link_domain(x) -> int:
     """Links to AI / ML sites: arXiv, Hugging Face, Kaggle, Papers with Code, a .ai site, ...; GitHub when
     the tweet or the link is about models, data or AI."""
-    f = _f(x)
+    return AI if _ai_link(_f(x)) else ABSTAIN
+
+
+def _ai_link(f: TweetFeatures) -> bool:
     if _has_ai_domain(f):
-        return AI
-    if any(d in _CODE_HOSTS or d.endswith(".github.io") for d in f.domains) and (
-        _positive_terms(f) or _ai_acronym(f) or f.has_any(_TECH_CONTEXT - {"code", "coding", "github"})
-    ):
-        return AI
-    return ABSTAIN
+        return True
+    return any(d in _CODE_HOSTS or d.endswith(".github.io") for d in f.domains) and bool(
+        _positive_terms(f) or _ai_acronym(f) or f.has_any(_TECH_CONTEXT - {"github"})
+    )
 
 
 # fmt: off
@@ -536,8 +548,9 @@ def mentions_ai(f: TweetFeatures) -> bool:
         or _ai_hashtags(f)
         or any(_is_ai_handle(m) for m in f.mentions)
         or _ai_acronym(f)
+        or _ml_acronym(f)
         or _multilingual(f)
-        or _has_ai_domain(f)
+        or _ai_link(f)
     )
 
 

@@ -156,53 +156,74 @@ def _write_labels(
     tables: dict[str, str],
     frames: dict[str, pd.DataFrame],
     chosen: dict[str, WeakLabels],
+    L: dict[str, np.ndarray],
 ) -> None:
-    """Store weak labels of every split in one transaction (all or nothing)."""
+    """Store weak labels and LF votes of every split in one transaction (all or nothing)."""
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE _weak (tweet_id bigint PRIMARY KEY, weak_label smallint, weak_prob real,"
-            " weak_probs real[]) ON COMMIT DROP"
+            " weak_probs real[], lf_votes smallint[], lf_conflict boolean) ON COMMIT DROP"
         )
         for split, table in tables.items():
-            w, ids = chosen[split], frames[split]["tweet_id"].to_numpy()
+            t = sql.Identifier(table)
+            for ddl in ("lf_votes smallint[]", "lf_conflict boolean NOT NULL DEFAULT false"):  # older versions
+                cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS " + ddl).format(t))
+            w, ids, votes = chosen[split], frames[split]["tweet_id"].to_numpy(), L[split]
             cur.execute("TRUNCATE _weak")
-            with cur.copy("COPY _weak (tweet_id, weak_label, weak_prob, weak_probs) FROM STDIN") as cp:
+            with cur.copy(
+                "COPY _weak (tweet_id, weak_label, weak_prob, weak_probs, lf_votes, lf_conflict) FROM STDIN"
+            ) as cp:
                 for i, tid in enumerate(ids):
                     label = int(w.labels[i])
+                    row_votes = [int(v) for v in votes[i]]
+                    conflict = len({v for v in row_votes if v >= 0}) > 1
                     if label < 0:
-                        cp.write_row((int(tid), None, None, None))
+                        cp.write_row((int(tid), None, None, None, row_votes, conflict))
                     else:
-                        cp.write_row((int(tid), label, float(w.confidence[i]), [float(p) for p in w.probs[i]]))
+                        probs = [float(p) for p in w.probs[i]]
+                        cp.write_row((int(tid), label, float(w.confidence[i]), probs, row_votes, conflict))
             cur.execute(
                 sql.SQL(
-                    "UPDATE {} t SET weak_label = w.weak_label, weak_prob = w.weak_prob, weak_probs = w.weak_probs "
-                    "FROM _weak w WHERE t.tweet_id = w.tweet_id"
-                ).format(sql.Identifier(table))
+                    "UPDATE {} t SET weak_label = w.weak_label, weak_prob = w.weak_prob, weak_probs = w.weak_probs,"
+                    " lf_votes = w.lf_votes, lf_conflict = w.lf_conflict FROM _weak w WHERE t.tweet_id = w.tweet_id"
+                ).format(t)
             )
 
 
 def _store_summary(conn: psycopg.Connection, version: int, summary: pd.DataFrame, chosen: str) -> str:
+    """Replace ``lf_summary_<v>`` (one row per LF, ``position`` = its column in the LF votes)."""
     table = versioned("lf_summary", version)
     t = sql.Identifier(table)
+    columns = (
+        "lf",
+        "position",
+        "polarity",
+        "coverage",
+        "overlaps",
+        "conflicts",
+        "correct",
+        "incorrect",
+        "emp_acc",
+        "n_golden",
+        "label_model",
+    )
     with conn.transaction():
         conn.execute(
             sql.SQL(
-                'CREATE TABLE IF NOT EXISTS {} (lf text PRIMARY KEY, polarity text, coverage real, "overlaps" real,'
-                " conflicts real, correct integer, incorrect integer, emp_acc real, n_golden integer,"
-                " label_model text, created_at timestamptz NOT NULL DEFAULT now())"
+                "CREATE TABLE IF NOT EXISTS {} (lf text PRIMARY KEY, position integer, polarity text, coverage real,"
+                ' "overlaps" real, conflicts real, correct integer, incorrect integer, emp_acc real,'
+                " n_golden integer, label_model text, created_at timestamptz NOT NULL DEFAULT now())"
             ).format(t)
         )
+        conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS position integer").format(t))
         conn.execute(sql.SQL("DELETE FROM {}").format(t))
-        with conn.cursor().copy(
-            sql.SQL(
-                'COPY {} (lf, polarity, coverage, "overlaps", conflicts, correct, incorrect, emp_acc, n_golden,'
-                " label_model) FROM STDIN"
-            ).format(t)
-        ) as cp:
-            for name, r in summary.iterrows():
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(t, sql.SQL(", ").join(map(sql.Identifier, columns)))
+        with conn.cursor().copy(copy) as cp:
+            for position, (name, r) in enumerate(summary.iterrows()):
                 cp.write_row(
                     (
                         name,
+                        position,
                         r["polarity"],
                         float(r["coverage"]),
                         float(r["overlaps"]),
@@ -300,7 +321,7 @@ def run_labeling(settings: Settings, *, progress: Progress | None = None) -> Lab
 
     t3 = time.perf_counter()
     with connect(settings.postgres) as conn:
-        _write_labels(conn, tables, frames, chosen)
+        _write_labels(conn, tables, frames, chosen, L)
         _store_summary(conn, version, summary, chosen_name)
     exports = _export(settings, frames, chosen, classes)
     save_model(model, [lf.name for lf in lfs], classes, model_path(settings))
