@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+import psycopg
+
 _RT = re.compile(r"^\s*RT\s+@\w+:?\s*", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
@@ -38,7 +40,7 @@ def normalize_sql(collation: str | None = None) -> str:
     )
 
 
-def unicode_collation(conn) -> str | None:  # noqa: ANN001 - a psycopg connection
+def unicode_collation(conn: psycopg.Connection) -> str | None:
     """The first of :data:`UNICODE_COLLATIONS` this server supports (checked by folding 'Á'), or None."""
     for name in UNICODE_COLLATIONS:
         try:
