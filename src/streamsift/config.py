@@ -18,6 +18,7 @@ never reads the environment itself.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
@@ -40,7 +41,7 @@ from streamsift.store.tables import validate_identifier
 DEFAULT_CONFIG_FILE = "streamsift.toml"
 ENV_PREFIX = "STREAMSIFT_"
 #: Keys that hold secrets: refused in the TOML file, accepted from the environment only.
-SECRET_KEYS = {("postgres", "password"), ("x_bearer_token",), ("x_api", "bearer_token")}
+SECRET_KEYS = {("postgres", "password"), ("x_bearer_token",), ("x_api", "bearer_token"), ("web", "secret_key")}
 
 Port = int
 
@@ -218,8 +219,27 @@ class WebSettings(_Section):
 
     host: str = "127.0.0.1"
     port: Port = 8000
+    #: "production" refuses to start without configured users and a secret key.
+    mode: Literal["development", "production"] = "development"
+    #: user name → password hash (make one with `streamsift web hash-password`); never plain passwords.
+    users: dict[str, str] = Field(default_factory=dict)
+    #: Signs session cookies. Environment only (STREAMSIFT_WEB__SECRET_KEY); random per process when empty.
+    secret_key: SecretStr | None = None
+    session_hours: float = Field(default=12.0, gt=0)
 
     _ports = field_validator("port")(_check_port)
+
+    @field_validator("users")
+    @classmethod
+    def _hashed(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, h in v.items():
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+                raise ValueError(f"user name {name!r}: use letters, digits, '_', '.', '-'")
+            if not h.startswith("scrypt$"):
+                raise ValueError(
+                    f"user {name!r}: expected a password hash from `streamsift web hash-password`, not a plain password"
+                )
+        return v
 
 
 class IngestSettings(_Section):
@@ -330,7 +350,7 @@ def _find_secrets(data: dict[str, Any]) -> list[str]:
 
 
 #: Values never repeated in error messages (they may carry credentials).
-_NEVER_ECHO = {"url", "password", "bearer_token", "x_bearer_token", "bootstrap_servers"}
+_NEVER_ECHO = {"url", "password", "bearer_token", "x_bearer_token", "bootstrap_servers", "secret_key", "users"}
 
 
 def _format_validation_error(err: ValidationError, source: str) -> str:

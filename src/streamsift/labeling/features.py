@@ -82,15 +82,17 @@ def _strings(value: Any) -> list[str]:
 
 
 def _grams(seq: list[str]) -> set[str]:
-    out: set[str] = set()
-    for n in range(1, MAX_PHRASE_WORDS + 1):
-        for i in range(len(seq) - n + 1):
-            out.add(" ".join(seq[i : i + n]))
+    """Every run of 1 to ``MAX_PHRASE_WORDS`` consecutive words, joined by single spaces."""
+    out = set(seq)
+    for n in range(2, MAX_PHRASE_WORDS + 1):
+        out.update(map(" ".join, zip(*(seq[i:] for i in range(n)), strict=False)))
     return out
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(_ELISION.sub(r"\1 ", text.lower().replace("’", "'")))
+    """Lower-case words; a possessive is its noun ("OpenAI's" -> "openai"), other contractions stay ("don't")."""
+    words = _WORD.findall(_ELISION.sub(r"\1 ", text.lower().replace("’", "'")))
+    return [w[:-2] if w.endswith("'s") else w for w in words]
 
 
 _TOKEN = re.compile(r"\S+")
@@ -195,7 +197,7 @@ def features_of(text: Any, urls: Any = (), hashtags: Any = (), is_retweet: bool 
         lower_tags.setdefault(t.lower(), tuple(split_hashtag(t)))
     hosts = (_HOST.match(domain_of(u)) for u in url_list)
     domains = tuple(dict.fromkeys(d for d in (h.group(0).strip(".-") if h else "" for h in hosts) if d))
-    mentions = _MENTION.findall(text)
+    mentions = _MENTION.findall(no_links)  # not the "@user" in a link path (medium.com/@user/...)
     return TweetFeatures(
         text=no_links,
         lower=" " + " ".join([*words, "|", *extra]) + " ",

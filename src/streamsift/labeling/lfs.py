@@ -15,8 +15,10 @@ functions (or any Snorkel LFs) and name it in ``labeling.lf_modules``.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from snorkel.labeling import LabelingFunction, labeling_function
 from snorkel.preprocess import LambdaPreprocessor
@@ -44,9 +46,21 @@ def _hashable(value: Any) -> Any:
         return repr(value)
 
 
+_PLAIN = (list, tuple, type(None))
+
+
 def _row_key(x) -> tuple:
     """Everything the features read: two rows with one id but other links are not the same row."""
-    return tuple(_hashable(x.get(k)) for k in ("tweet_id", "text", "urls", "hashtags", "is_retweet"))
+    get = x.get
+    urls, tags = get("urls"), get("hashtags")
+    if type(urls) in _PLAIN and type(tags) in _PLAIN:  # the common case, fast
+        try:
+            key = (get("tweet_id"), get("text"), tuple(urls or ()), tuple(tags or ()), get("is_retweet"))
+            hash(key)
+            return key
+        except TypeError:
+            pass
+    return tuple(_hashable(get(k)) for k in ("tweet_id", "text", "urls", "hashtags", "is_retweet"))
 
 
 class _RecentCache(dict):
@@ -79,6 +93,28 @@ def _f(x) -> TweetFeatures:
     return x.f
 
 
+_T = TypeVar("_T")
+# (features, {helper: result}) of the tweet the LFs are on: each helper runs once per tweet, not once per LF
+_last: tuple[TweetFeatures | None, dict] = (None, {})
+
+
+def _per_tweet(fn: Callable[[TweetFeatures], _T]) -> Callable[[TweetFeatures], _T]:
+    """Memoise ``fn(f)`` for the current tweet (thread-safe: a state is swapped in whole)."""
+
+    @functools.wraps(fn)
+    def wrapper(f: TweetFeatures) -> _T:
+        global _last
+        state = _last
+        if state[0] is not f:
+            state = _last = (f, {})
+        memo = state[1]
+        if fn not in memo:
+            memo[fn] = fn(f)
+        return memo[fn]
+
+    return wrapper
+
+
 def _joined(*families: frozenset[str]) -> frozenset[str]:
     """The phrases plus each multi-word phrase without spaces: ``#deeplearning`` as written."""
     out = frozenset().union(*families)
@@ -97,7 +133,9 @@ AI_CORE = _joined(frozenset({
     "ai chatbot", "ai agent", "ai agents", "ai assistant", "ai regulation", "ai act", "ai policy",
     "ai governance", "ai technology", "ai technologies", "ai algorithm", "ai algorithms", "ai applications",
     "ai solutions", "ai software", "ai platform", "ai chip", "ai chips", "ai engineer", "ai engineers",
-    "ai developers", "ai folks", "ai twitter", "ai risk", "ai risks", "ai hype", "ai news", "ai for good",
+    "ai developers", "ai folks", "ai twitter", "ai boyfriend", "ai girlfriend", "ai companion",
+    "ai companions", "ai image", "ai images", "ai video", "ai videos", "ai music", "ai voice", "ai voices",
+    "ai risk", "ai risks", "ai hype", "ai news", "ai for good",
     "ai in healthcare", "agi", "superintelligence", "cognitive computing",
 }))
 ML = _joined(frozenset({
@@ -158,13 +196,16 @@ LLM = _joined(frozenset({
     "foundation model", "foundation models", "llama", "llama 2", "llama 3", "llama cpp", "code llama",
     "mistral", "mistral ai", "mistral 7b", "mixtral", "claude", "claude ai", "claude 2", "claude 3",
     "gemini ai", "google gemini", "gemini pro", "google bard", "github copilot", "midjourney", "dall e",
-    "dalle", "anthropic", "rlhf", "chain of thought", "in context learning", "instruction tuning",
+    "dalle", "anthropic", "sora", "copilot", "rlhf", "chain of thought", "in context learning", "instruction tuning",
     "langchain", "llamaindex", "ollama", "vector database",
 }))
 TOOLS = _joined(frozenset({
     "tensorflow", "pytorch", "keras", "scikit learn", "sklearn", "hugging face", "deepmind", "openai",
     "nvidia gpu", "cuda", "onnx", "mlflow", "weights biases", "wandb", "spacy", "nltk", "fastai", "jax",
     "theano", "mxnet", "sagemaker", "vertex ai", "azure ml", "ibm watson", "google brain", "meta ai",
+    # people
+    "andrew ng", "geoffrey hinton", "yann lecun", "yoshua bengio", "demis hassabis", "fei fei li",
+    "ilya sutskever", "andrej karpathy", "sam altman",
 }))
 ALL_POSITIVE = AI_CORE | ML | DL | NLP | CV | DATA_SCIENCE | BIG_DATA | ROBOTICS | LLM | TOOLS
 
@@ -172,8 +213,9 @@ ALL_POSITIVE = AI_CORE | ML | DL | NLP | CV | DATA_SCIENCE | BIG_DATA | ROBOTICS
 #: the GAN surname, AGI = adjusted gross income): they count only beside AI or technical vocabulary.
 AMBIGUOUS = frozenset({
     "yolo", "fine tuning", "fine tuned", "hallucination", "hallucinations", "llama", "claude", "mistral",
-    "bert", "rag", "gan", "gans", "jax", "cuda", "agi", "spacy", "nlp", "rpa", "gpt",
+    "bert", "rag", "gan", "gans", "jax", "cuda", "spacy", "nlp", "rpa", "gpt", "sora", "copilot",
 })
+_ACRONYM_CASED = re.compile(r"\b(?:GANs?|RAG|BERT|GPT)\b")
 # beside an ambiguous term, these make it technical
 _TECH_CONTEXT = frozenset({
     "model", "models", "dataset", "datasets", "inference", "weights", "parameters", "benchmark", "benchmarks",
@@ -184,12 +226,17 @@ _TECH_CONTEXT = frozenset({
     "framework", "tensor", "tensors", "github", "7b", "8b", "13b", "70b", "corpus", "transformer",
     "transformers",
 })
-# "NLP" of neuro-linguistic programming coaches
+# beside these, a term means something else: NLP coaching, AGI = adjusted gross income, LLM = Master of Laws
 _NLP_COACHING = frozenset({
     "coach", "coaching", "coaches", "life coach", "practitioner", "practitioners", "hypnosis", "hypnotherapy",
     "neuro linguistic", "mindset", "therapist", "therapy", "manifest", "manifesting", "self help",
     "motivation", "motivational",
 })
+_TAX = frozenset({"tax", "taxes", "irs", "deduction", "deductions", "income", "refund", "filing", "accountant",
+                  "w2", "ira", "roth", "stimulus check", "cpa"})
+_LAW_DEGREE = frozenset({"llb", "master of laws", "law school", "international law", "tax law", "commercial law",
+                         "human rights law", "maritime law", "law degree", "law graduate", "faculty of law"})
+_OTHER_MEANING = {"nlp": _NLP_COACHING, "agi": _TAX, "llm": _LAW_DEGREE, "llms": _LAW_DEGREE}
 
 AI_DOMAINS = frozenset({
     "arxiv.org", "huggingface.co", "hf.co", "kaggle.com", "paperswithcode.com", "towardsdatascience.com",
@@ -212,7 +259,8 @@ _LATIN = "A-Za-z0-9_À-ɏ"
 _AI_ACRONYM = re.compile(rf"(?<![{_LATIN}#@.\-])(?:AIs?|[Aa]\.[Ii]\.?)(?![{_LATIN}\-]*\d)(?![{_LATIN}])")
 # casual lower-case "ai" in English: "using ai", "ai will", "the ai"
 _AI_LOWER = re.compile(
-    r"\b(?i:using|use|uses|used|with|by|about|the|of|generative|open)\s+ai\b(?!['’-])"
+    r"\b(?i:using|use|uses|used|with|by|about|the|of|generative|open|my|your|an|this|that|our|their)\s+ai\b"
+    r"(?!['’-])"
     r"|(?<![\w#@'’-])ai\s+(?:is|isn't|will|won't|can|can't|could|would|should|has|just|models?|tools?|art"
     r"|generated|powered|chatbots?|agents?|startups?|companies|research|safety|ethics)\b"
 )
@@ -276,14 +324,26 @@ _AI_SUBSTRINGS = (
 
 # -- shared evidence ----------------------------------------------------------------------------
 def _terms(f: TweetFeatures, family: frozenset[str]) -> set[str]:
-    """The phrases of ``family`` in the tweet; ambiguous ones only beside AI or technical words."""
+    """The phrases of ``family`` in the tweet; ambiguous ones only beside AI or technical words (or written
+    as the acronym: "GAN", "RAG", "BERT"), none beside words that give them another meaning."""
     found = set(f.grams & family)
     unsure = found & AMBIGUOUS
-    if unsure and not _corroborated(f, unsure):
-        found -= unsure
-    if "nlp" in found and (f.has_any(_NLP_COACHING) or any("coach" in t or "hypno" in t for t in f.hashtags)):
-        found.discard("nlp")
+    if unsure:
+        unsure -= _acronym_cased(f)
+        if unsure and not _corroborated(f, unsure):
+            found -= unsure
+    for term in found & _OTHER_MEANING.keys():
+        if f.has_any(_OTHER_MEANING[term]) or (term == "nlp" and any("coach" in t or "hypno" in t for t in f.hashtags)):
+            found.discard(term)
     return found
+
+
+@_per_tweet
+def _acronym_cased(f: TweetFeatures) -> frozenset[str]:
+    """Ambiguous terms written as the acronym ("GAN", not "Gan"), in a tweet that is not all capitals."""
+    if _is_shouting(f):
+        return frozenset()
+    return frozenset(m.lower() for m in _ACRONYM_CASED.findall(f.text))
 
 
 def _corroborated(f: TweetFeatures, unsure: set[str]) -> bool:
@@ -293,36 +353,42 @@ def _corroborated(f: TweetFeatures, unsure: set[str]) -> bool:
         or f.has_any(_TECH_CONTEXT)
         or len(distinct_phrases(unsure)) >= 2
         or _ai_acronym(f)
-        or "ai" in f.hashtags
+        or _ai_hashtags(f)
         or _has_ai_domain(f)
     )
 
 
-def _positive_terms(f: TweetFeatures) -> set[str]:
-    return _terms(f, ALL_POSITIVE)
+def _is_shouting(f: TweetFeatures) -> bool:
+    letters = [c for c in f.text if c.isascii() and c.isalpha()]
+    return len(letters) >= 12 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
 
 
+@_per_tweet
+def _positive_terms(f: TweetFeatures) -> frozenset[str]:
+    return frozenset(_terms(f, ALL_POSITIVE))
+
+
+@_per_tweet
 def _multilingual(f: TweetFeatures) -> bool:
     return f.has_any(AI_MULTILINGUAL) or any(s in f.folded for s in _AI_SUBSTRINGS)
 
 
 def _is_shouting_foreign(f: TweetFeatures) -> bool:
     """ALL-CAPS text that is not English ("AI MEU DEUS", "AI QUE SAUDADE"): its "AI" is an interjection."""
-    letters = [c for c in f.text if c.isascii() and c.isalpha()]
-    if len(letters) < 12 or sum(c.isupper() for c in letters) < 0.8 * len(letters):
-        return False
-    return not f.has_any(_ENGLISH_FUNCTION_WORDS)
+    return _is_shouting(f) and not f.has_any(_ENGLISH_FUNCTION_WORDS)
 
 
+@_per_tweet
 def _ai_acronym(f: TweetFeatures) -> bool:
-    """ "AI" / "A.I." written as the acronym (or casual English "using ai"), not ALL-CAPS Portuguese."""
+    """The acronym AI / A.I. (or casual English "using ai"), not the ALL-CAPS Portuguese interjection."""
     if _AI_LOWER.search(f.text):
         return True
     return bool(_AI_ACRONYM.search(f.text)) and not _is_shouting_foreign(f)
 
 
+@_per_tweet
 def _ai_other_meaning(f: TweetFeatures) -> bool:
-    """ "AI" is Air India, a person called Ai, Allen Iverson, an Adobe Illustrator file or insemination."""
+    """The AI here is Air India, a person called Ai, Allen Iverson, an Adobe Illustrator file or insemination."""
     return bool(
         f.has("air india")
         or f.has("airindia")
@@ -343,6 +409,7 @@ def _ai_person(f: TweetFeatures) -> bool:
     return False
 
 
+@_per_tweet
 def _has_ai_domain(f: TweetFeatures) -> bool:
     return any(_is_ai_domain(d) for d in f.domains)
 
@@ -364,8 +431,8 @@ def _family_vote(f: TweetFeatures, family: frozenset[str]) -> int:
 # -- positive LFs: keyword families ---------------------------------------------------------------
 @labeling_function(pre=[tweet_features])
 def lf_ai_acronym(x) -> int:
-    """ "AI" written as the acronym (or A.I., #AI), "artificial intelligence" (in several languages) -
-    not Air India, not a name, not one buzzword in a hashtag-stuffed or spam post."""
+    """The acronym AI (or A.I., #AI), "artificial intelligence" (in several languages) - not Air India,
+    not a name, not one buzzword in a hashtag-stuffed or spam post."""
     f = _f(x)
     core = _terms(f, AI_CORE)
     stuffed = _is_hashtag_stuffed(f)
@@ -383,9 +450,10 @@ def lf_ai_acronym(x) -> int:
     return ABSTAIN
 
 
-def _ai_hashtags(f: TweetFeatures) -> set[str]:
+@_per_tweet
+def _ai_hashtags(f: TweetFeatures) -> frozenset[str]:
     """#AI, #ai and hashtags with AI as a camel-case part (#AIApril, #SparkAISummit, #AI_Strategy)."""
-    return {t for t, parts in zip(f.hashtags, f.tag_parts, strict=False) if t == "ai" or "ai" in parts}
+    return frozenset(t for t, parts in zip(f.hashtags, f.tag_parts, strict=False) if t == "ai" or "ai" in parts)
 
 
 @labeling_function(pre=[tweet_features])
@@ -399,8 +467,9 @@ def lf_machine_learning(x) -> int:
     return ABSTAIN
 
 
+@_per_tweet
 def _ml_acronym(f: TweetFeatures) -> bool:
-    """ "ML" (or #ML) meaning machine learning: not Mobile Legends, a betting moneyline or millilitres."""
+    """ML (or #ML) meaning machine learning: not Mobile Legends, a betting moneyline or millilitres."""
     return bool(_ML_ACRONYM.search(f.text) or "ml" in f.hashtags) and not (
         _is_gaming(f) or f.has_any(_ML_OTHER_MEANING)
     )
@@ -466,6 +535,7 @@ def lf_ai_link_domain(x) -> int:
     return AI if _ai_link(_f(x)) else ABSTAIN
 
 
+@_per_tweet
 def _ai_link(f: TweetFeatures) -> bool:
     if _has_ai_domain(f):
         return True
@@ -518,6 +588,7 @@ def lf_several_ai_terms(x) -> int:
     return AI if _ai_term_count(f) >= 2 and not _is_spam(f) else ABSTAIN
 
 
+@_per_tweet
 def _ai_term_count(f: TweetFeatures) -> int:
     """Distinct AI/DS terms, the AI acronym or #AI counting as one more."""
     extra = 1 if (_ai_acronym(f) and not _ai_other_meaning(f)) or _ai_hashtags(f) else 0
@@ -541,6 +612,7 @@ _SPAM = frozenset({"crypto", "bitcoin", "btc", "forex", "nft", "nfts", "giveaway
 _AI_TAGS = frozenset({"ai", "ml", "dl", "iot"})
 
 
+@_per_tweet
 def mentions_ai(f: TweetFeatures) -> bool:
     """Any AI / data-science term, the AI acronym, an #ai hashtag, an AI account or a link to an AI site."""
     return bool(
@@ -554,6 +626,7 @@ def mentions_ai(f: TweetFeatures) -> bool:
     )
 
 
+@_per_tweet
 def _is_gaming(f: TweetFeatures) -> bool:
     return f.has_any(_GAMING)
 
@@ -562,6 +635,7 @@ def _is_download(f: TweetFeatures) -> bool:
     return f.has_any(_DOWNLOAD)
 
 
+@_per_tweet
 def _is_spam(f: TweetFeatures) -> bool:
     return f.count_any(_SPAM) >= 2
 
@@ -574,6 +648,7 @@ def _ai_tag_count(f: TweetFeatures) -> int:
     )
 
 
+@_per_tweet
 def _is_hashtag_stuffed(f: TweetFeatures) -> bool:
     """Many hashtags (6+) of which at most a third are AI/DS topics."""
     return f.n_hashtags >= 6 and _ai_tag_count(f) <= f.n_hashtags / 3
@@ -581,7 +656,7 @@ def _is_hashtag_stuffed(f: TweetFeatures) -> bool:
 
 @labeling_function(pre=[tweet_features])
 def lf_ml_mobile_legends(x) -> int:
-    """ "ML" meaning Mobile Legends (a game): not AI."""
+    """ML meaning Mobile Legends (a game): not AI."""
     f = _f(x)
     if (_ML_ACRONYM.search(f.text) or "ml" in f.hashtags or f.has("mlbb") or f.has("mobile legends")) and _is_gaming(f):
         return NOT_AI if not _terms(f, ML) else ABSTAIN
@@ -590,7 +665,7 @@ def lf_ml_mobile_legends(x) -> int:
 
 @labeling_function(pre=[tweet_features])
 def lf_ai_air_india_or_name(x) -> int:
-    """ "AI" meaning Air India (flights) or a person (Ai Weiwei, Allen Iverson), or an Adobe Illustrator file,
+    """AI meaning Air India (flights) or a person (Ai Weiwei, Allen Iverson), or an Adobe Illustrator file,
     artificial insemination: not AI."""
     f = _f(x)
     if _positive_terms(f) or _multilingual(f):
@@ -604,7 +679,7 @@ def lf_ai_air_india_or_name(x) -> int:
 
 @labeling_function(pre=[tweet_features])
 def lf_dl_download(x) -> int:
-    """ "DL" meaning download: not AI."""
+    """DL meaning download: not AI."""
     f = _f(x)
     if (_DL_ACRONYM.search(f.text) or "dl" in f.hashtags) and _is_download(f) and not _terms(f, DL | ML):
         return NOT_AI
@@ -624,6 +699,7 @@ def lf_hashtag_stuffed_spam(x) -> int:
     return ABSTAIN
 
 
+@_per_tweet
 def _ai_in_prose(f: TweetFeatures) -> bool:
     """An AI term in the sentences themselves, not only in the hashtags."""
     return bool(
@@ -693,9 +769,10 @@ def lf_no_ai_terms(x) -> int:
 
 @labeling_function(pre=[tweet_features])
 def lf_short_chatter(x) -> int:
-    """Short replies and chatter (under 8 words) without AI terms: not AI."""
+    """Short replies and chatter (under 8 words, emoji only) without AI terms: not AI. A blank text gets no
+    vote (there is nothing to judge)."""
     f = _f(x)
-    if f.n_words < 8 and not mentions_ai(f) and not f.domains:
+    if f.n_words < 8 and f.text.strip() and not mentions_ai(f) and not f.domains:
         return NOT_AI
     return ABSTAIN
 

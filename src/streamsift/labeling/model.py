@@ -28,6 +28,7 @@ def _quiet():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"scipy\..*")
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"snorkel\..*")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"snorkel\..*")
         yield
 
 
@@ -67,7 +68,34 @@ def predict_label_model(model: LabelModel, L: np.ndarray) -> WeakLabels:
         k = model.cardinality
         return WeakLabels(np.zeros(0, int), np.zeros((0, k)), np.zeros(0))
     with _quiet():
-        return _finish(L, model.predict_proba(L))
+        probs = model.predict_proba(L)
+    return _finish(L, _respect_unanimous(L, probs))
+
+
+def _respect_unanimous(L: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Where every LF that voted chose the same class, that class wins.
+
+    The LabelModel can learn an LF that rarely overlaps the others as worse than random
+    and then *invert* its lone votes; a unanimous vote is the strongest evidence there
+    is, so the model may sharpen or soften it but not overturn it.
+    """
+    lo, hi = np.nanmin(np.where(L >= 0, L, np.inf), axis=1), np.nanmax(np.where(L >= 0, L, -np.inf), axis=1)
+    unanimous = (lo == hi) & np.isfinite(lo)
+    chosen = probs.argmax(axis=1)
+    flip = unanimous & (chosen != np.where(unanimous, lo, -1))
+    if flip.any():
+        log.info("the LabelModel overturned %d unanimous LF votes: keeping the votes", int(flip.sum()))
+        probs = probs.copy()
+        probs[flip] = 0.0
+        probs[flip, lo[flip].astype(int)] = 1.0
+    return probs
+
+
+def inverted_lfs(model: LabelModel, names: list[str]) -> list[str]:
+    """LFs the LabelModel learned as less accurate than chance (worth a look or removal)."""
+    with _quiet():
+        weights = np.asarray(model.get_weights())
+    return [n for n, w in zip(names, weights, strict=False) if w < 0.5]
 
 
 def predict_majority(L: np.ndarray, cardinality: int) -> WeakLabels:

@@ -31,6 +31,7 @@ from streamsift.labeling.model import (
     WeakLabels,
     _quiet,
     fit_label_model,
+    inverted_lfs,
     predict_label_model,
     predict_majority,
     save_model,
@@ -302,6 +303,9 @@ def run_labeling(settings: Settings, *, progress: Progress | None = None) -> Lab
     t2 = time.perf_counter()
     progress("fitting the LabelModel", None)
     model = fit_label_model(L["snorkel_train"], k, epochs=ls.epochs, lr=ls.learning_rate, seed=ls.seed)
+    weak_lfs = inverted_lfs(model, [lf.name for lf in lfs])
+    if weak_lfs:
+        log.warning("the LabelModel learned these LFs as worse than chance: %s", ", ".join(weak_lfs))
     lm = {s: predict_label_model(model, L[s]) for s in SPLITS}
     mv = {s: predict_majority(L[s], k) for s in SPLITS}
     timings["fit_predict"] = time.perf_counter() - t2
