@@ -86,12 +86,11 @@ class AnnotationStore:
         self.classes = list(settings.labeling.classes)
         self._kwargs = connect_kwargs(settings.postgres)
         self._indexed: set[str] = set()
-        with self.conn() as conn:
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.web.schema'))")
-                for stmt in _SCHEMA.split(";"):
-                    if stmt.strip():
-                        conn.execute(stmt)
+        with self.conn() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.web.schema'))")
+            for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
 
     def conn(self) -> psycopg.Connection:
         return psycopg.connect(**self._kwargs, row_factory=dict_row)
