@@ -12,35 +12,15 @@ from psycopg import sql
 
 from streamsift.dataset.normalize import normalize_text
 from streamsift.dataset.prepare import SPLITS, DatasetError, prepare_dataset, split_table
-from streamsift.ingest.sink import KafkaMessage, RawTweetSink
 from streamsift.labeling.errors import LabelingError, LFError
 from streamsift.labeling.evaluate import evaluate_labels
 from streamsift.labeling.pipeline import export_dir, run_labeling
-from streamsift.sources.synthetic import generate
-from streamsift.store.connection import connect, connect_kwargs
+from streamsift.store.connection import connect
 from streamsift.store.schema import ensure_ingest_schema
 from streamsift.store.tables import raw_table
+from tests.integration.helpers import fill_raw, with_version
 
 pytestmark = pytest.mark.integration
-
-
-def with_version(settings, version: int, **dataset):
-    ds = settings.dataset.model_copy(
-        update={"version": version, "test_size": 60, "dev_size": 50, "snorkel_train_size": 400, **dataset}
-    )
-    return settings.model_copy(update={"dataset": ds})
-
-
-def fill_raw(settings, n: int, seed: int) -> dict[int, str]:
-    """Write ``n`` synthetic records into the raw table through the ingest sink; returns id → topic."""
-    table = raw_table(settings.dataset.prefix, settings.dataset.version)
-    items = list(generate(n, seed=seed))
-    with connect(settings.postgres) as conn:
-        ensure_ingest_schema(conn, table)
-        RawTweetSink(connect_kwargs(settings.postgres), table).write(
-            [KafkaMessage(i.record.payload, "t", 0, k) for k, i in enumerate(items)], conn
-        )
-    return {i.tweet_id: i.topic for i in items if i.kind != "malformed"}
 
 
 def q(settings, query, *args):

@@ -181,20 +181,16 @@ def features_of(text: Any, urls: Any = (), hashtags: Any = (), is_retweet: bool 
     url_list += _BARE_LINK.findall(no_links)
     no_links = _BARE_LINK.sub(" ", no_links)
     tags = _HASHTAG.findall(no_links) + _strings(hashtags)
-    unique_tags = list(dict.fromkeys(t.lstrip("#") for t in tags if t.lstrip("#")))
-    tag_words: list[str] = []
-    for t in unique_tags:
-        tag_words += split_hashtag(t)
+    splits = {t: tuple(split_hashtag(t)) for t in (t.lstrip("#") for t in tags) if t}
     # hashtags are searched both as written ("bigdata") and split ("big data")
-    body = _HASHTAG.sub(lambda m: " " + " ".join([m.group(1).lower(), *split_hashtag(m.group(1))]) + " ", no_links)
-    body = _MENTION.sub(" ", body)
-    words = _words(body)
-    extra = [w for t in unique_tags for w in [t.lower(), *split_hashtag(t)]]
+    body = _HASHTAG.sub(lambda m: " " + " ".join([m.group(1).lower(), *splits[m.group(1)]]) + " ", no_links)
+    words = _words(_MENTION.sub(" ", body))
+    extra = [w for t, parts in splits.items() for w in [t.lower(), *parts]]
     prose_text, inline = _prose(no_links)
     prose = _words(_MENTION.sub(" ", prose_text))
     lower_tags: dict[str, tuple[str, ...]] = {}
-    for t in unique_tags:
-        lower_tags.setdefault(t.lower(), tuple(split_hashtag(t)))
+    for t, parts in splits.items():
+        lower_tags.setdefault(t.lower(), parts)
     hosts = (_HOST.match(domain_of(u)) for u in url_list)
     domains = tuple(dict.fromkeys(d for d in (h.group(0).strip(".-") if h else "" for h in hosts) if d))
     mentions = _MENTION.findall(no_links)  # not the "@user" in a link path (medium.com/@user/...)
@@ -203,7 +199,7 @@ def features_of(text: Any, urls: Any = (), hashtags: Any = (), is_retweet: bool 
         lower=" " + " ".join([*words, "|", *extra]) + " ",
         hashtags=tuple(lower_tags),
         mentions=tuple(dict.fromkeys(mentions)),
-        hashtag_words=tuple(tag_words),
+        hashtag_words=tuple(w for parts in splits.values() for w in parts),
         domains=domains,
         n_words=len(words),
         n_hashtags=len(lower_tags),

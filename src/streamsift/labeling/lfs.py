@@ -320,6 +320,7 @@ _AI_SUBSTRINGS = (
 )
 
 # fmt: on
+_AI_SUBSTRING = re.compile("|".join(map(re.escape, _AI_SUBSTRINGS)))
 
 
 # -- shared evidence ----------------------------------------------------------------------------
@@ -370,7 +371,7 @@ def _positive_terms(f: TweetFeatures) -> frozenset[str]:
 
 @_per_tweet
 def _multilingual(f: TweetFeatures) -> bool:
-    return f.has_any(AI_MULTILINGUAL) or any(s in f.folded for s in _AI_SUBSTRINGS)
+    return f.has_any(AI_MULTILINGUAL) or bool(_AI_SUBSTRING.search(f.folded))
 
 
 def _is_shouting_foreign(f: TweetFeatures) -> bool:
@@ -415,7 +416,11 @@ def _has_ai_domain(f: TweetFeatures) -> bool:
 
 
 def _is_ai_domain(d: str) -> bool:
-    return d in AI_DOMAINS or d.endswith(".ai") or any(d.endswith("." + a) for a in AI_DOMAINS)
+    """An AI site or a subdomain of one (platform.openai.com), or any .ai site."""
+    if d.endswith(".ai"):
+        return True
+    parts = d.split(".")
+    return any(".".join(parts[i:]) in AI_DOMAINS for i in range(len(parts) - 1))
 
 
 def _family_vote(f: TweetFeatures, family: frozenset[str]) -> int:

@@ -98,17 +98,28 @@ function setupLabeler(root) {
     showProgress(data.progress);
   }
 
+  // Label keys pressed while a request is in flight are dropped: nobody should label an item
+  // they have not seen yet. Navigation (queue, search, first load) waits its turn instead.
+  let chain = Promise.resolve();
   async function act(fn, msg) {
     if (state.busy) return;
     state.busy = true;
+    const run = chain.then(fn);
+    chain = run.catch(() => {});
     try {
-      await fn();
+      await run;
       if (msg) status(msg);
     } catch (e) {
       status(e.message, true);
     } finally {
       state.busy = false;
     }
+  }
+  function navigate(fn) {
+    const run = chain.then(fn);
+    chain = run.catch(() => {});
+    run.catch((e) => status(e.message, true));
+    return run;
   }
 
   const label = (i) => act(async () => {
@@ -153,7 +164,7 @@ function setupLabeler(root) {
     else if (b.dataset.action === "skip") skip();
     else if (b.dataset.action === "undo") undo();
   });
-  $("queue").addEventListener("change", () => { state.queue = $("queue").value; act(next); });
+  $("queue").addEventListener("change", () => { state.queue = $("queue").value; navigate(next); });
   $("search").addEventListener("keydown", (ev) => {
     if (ev.key === "Enter") {
       ev.preventDefault();
@@ -161,7 +172,7 @@ function setupLabeler(root) {
       state.queue = "search";
       $("queue").value = "search";
       $("search").blur();
-      act(next);
+      navigate(next);
     }
   });
   $("import").addEventListener("submit", async (ev) => {
@@ -177,7 +188,7 @@ function setupLabeler(root) {
       out.classList.add("error");
     }
   });
-  act(next);
+  navigate(next);
 }
 
 function setupAdjudication(root) {
