@@ -6,7 +6,7 @@ JARS   := build/jars
 MVN    := mvn -q -B
 DEP    := org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies
 
-.PHONY: setup demo test test-unit test-integration lint format bench lock clean
+.PHONY: setup browser demo test test-unit test-integration lint format bench lock clean
 
 ## setup: virtualenv in .venv with pinned packages + the Kafka/Spark jars resolved by Maven
 setup: $(VENV)/.installed $(JARS)/.resolved
@@ -24,18 +24,24 @@ $(JARS)/.resolved: infra/maven/kafka/pom.xml infra/maven/spark/pom.xml
 	$(MVN) -f infra/maven/spark/pom.xml $(DEP) -DoutputDirectory=$(CURDIR)/$(JARS)/spark -DincludeScope=runtime
 	touch $@
 
+## browser: Debian's Chromium for the UI tests (Playwright drives it; no browser download)
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "the UI tests need Chromium: sudo apt-get install chromium"; exit 1; fi; }
+
 ## demo: infra up, a synthetic stream through Kafka and Spark into PostgreSQL, counts printed
 demo: setup
 	$(BIN)/streamsift demo
 
 ## test: the whole suite (unit + integration against real Kafka, PostgreSQL, Spark)
-test: setup lint
+test: setup browser lint
 	$(BIN)/pytest
 
 test-unit: setup
 	$(BIN)/pytest tests/unit
 
-test-integration: setup
+test-integration: setup browser
 	$(BIN)/pytest tests/integration
 
 lint: $(VENV)/.installed
@@ -48,6 +54,8 @@ format: $(VENV)/.installed
 
 bench: setup
 	$(BIN)/python bench/ingest_throughput.py
+	$(BIN)/python bench/labeling_throughput.py
+	$(BIN)/python bench/web_next_item.py
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | grep -v '^streamsift' | sort > requirements.lock.new

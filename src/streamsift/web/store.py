@@ -18,14 +18,18 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+import time
+from contextlib import contextmanager
+
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
 from sklearn.metrics import cohen_kappa_score
 
 from streamsift.config import Settings
@@ -78,26 +82,54 @@ class Item:
     lf_votes: list[int] | None
 
 
-class AnnotationStore:
-    """One per app; opens a short connection per request (the embedded server allows 200)."""
+#: How long the list of tables, LF names and table sizes are cached (they change only when a
+#: `dataset prepare` or `label` runs).
+CACHE_SECONDS = 10.0
 
-    def __init__(self, settings: Settings) -> None:
+
+class AnnotationStore:
+    """One per app, with a small connection pool."""
+
+    def __init__(self, settings: Settings, *, pool_size: int = 4) -> None:
         self.settings = settings
         self.classes = list(settings.labeling.classes)
-        self._kwargs = connect_kwargs(settings.postgres)
+        kwargs = connect_kwargs(settings.postgres)
+        conninfo = kwargs.pop("conninfo")
+        kwargs["row_factory"] = dict_row
+        self._pool = ConnectionPool(
+            conninfo, kwargs=kwargs, min_size=1, max_size=pool_size, open=True, name="streamsift-web"
+        )
         self._indexed: set[str] = set()
+        self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
         with self.conn() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.web.schema'))")
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     conn.execute(stmt)
 
-    def conn(self) -> psycopg.Connection:
-        return psycopg.connect(**self._kwargs, row_factory=dict_row)
+    @contextmanager
+    def conn(self) -> Iterator[psycopg.Connection]:
+        with self._pool.connection() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def _cached(self, key: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+        hit = self._cache.get(key)
+        now = time.monotonic()
+        if hit and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        value = compute()
+        self._cache[key] = (now, value)
+        return value
 
     # -- tables ------------------------------------------------------------------------------------
     def tables(self) -> list[str]:
         """The split tables that exist, newest version first."""
+        return self._cached(("tables",), self._tables)
+
+    def _tables(self) -> list[str]:
         with self.conn() as conn:
             rows = conn.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
@@ -109,8 +141,12 @@ class AnnotationStore:
 
     def table(self, name: str) -> sql.Identifier:
         """``name`` as an identifier, if it is a known split table (else 404)."""
-        if not isinstance(name, str) or not SPLIT_TABLE.match(name) or name not in self.tables():
-            raise AnnotationError(f"unknown table {name[:80]!r}", status=404)
+        if not isinstance(name, str) or not SPLIT_TABLE.match(name):
+            raise AnnotationError(f"unknown table {str(name)[:80]!r}", status=404)
+        if name not in self.tables():
+            self._cache.pop(("tables",), None)  # prepared a moment ago?
+            if name not in self.tables():
+                raise AnnotationError(f"unknown table {name[:80]!r}", status=404)
         if name not in self._indexed:
             self._ensure_indexes(name)
         return sql.Identifier(name)
@@ -122,8 +158,9 @@ class AnnotationStore:
                 conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS " + col).format(t))
             for suffix, ddl in (
                 ("unlabelled", "(tweet_id) WHERE golden_label IS NULL"),
-                ("uncertain", "(weak_prob, tweet_id) WHERE golden_label IS NULL"),
-                ("conflicts", "(weak_prob, tweet_id) WHERE golden_label IS NULL AND lf_conflict"),
+                ("uncertain", "(weak_prob NULLS FIRST, tweet_id) WHERE golden_label IS NULL"),
+                ("conflicts", "(weak_prob NULLS FIRST, tweet_id) WHERE golden_label IS NULL AND lf_conflict"),
+                ("golden", "(golden_label) WHERE golden_label IS NOT NULL"),
                 ("review", "(annotated_at, tweet_id) WHERE golden_label IS NOT NULL"),
             ):
                 conn.execute(
@@ -134,6 +171,9 @@ class AnnotationStore:
         self._indexed.add(name)
 
     def lf_names(self, table: str) -> list[str]:
+        return self._cached(("lf_names", table), lambda: self._lf_names(table))
+
+    def _lf_names(self, table: str) -> list[str]:
         version = int(table.rsplit("_", 1)[1])
         summary = f"lf_summary_{version}"
         with self.conn() as conn:
@@ -327,8 +367,13 @@ class AnnotationStore:
     # -- progress, agreement ------------------------------------------------------------------------
     def progress(self, table: str) -> dict[str, Any]:
         t = self.table(table)
+
+        def count_rows() -> int:
+            with self.conn() as conn:
+                return conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(t)).fetchone()["n"]
+
+        total = self._cached(("size", table), count_rows)  # splits do not grow; labels are counted exactly
         with self.conn() as conn:
-            total = conn.execute(sql.SQL("SELECT count(*) AS n FROM {}").format(t)).fetchone()["n"]
             rows = conn.execute(
                 sql.SQL("SELECT golden_label, count(*) AS n FROM {} WHERE golden_label IS NOT NULL GROUP BY 1").format(
                     t
