@@ -18,13 +18,12 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
-
-import time
-from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
