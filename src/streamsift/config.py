@@ -201,7 +201,18 @@ class ModelSettings(_Section):
 
     name: str = "tweet-classifier"
     models_dir: Path = Path("models")
-    max_length: int = Field(default=280, ge=8)
+    #: Texts are cut to this many characters before tokenizing (X's maximum is 25,000).
+    max_chars: int = Field(default=2000, ge=16)
+    #: Token features per text the network sees.
+    max_tokens: int = Field(default=96, ge=8, le=1024)
+    max_vocab: int = Field(default=50_000, ge=100)
+    dim: int = Field(default=64, ge=8)
+    epochs: int = Field(default=8, ge=1)
+    patience: int = Field(default=2, ge=1)
+    batch_size: int = Field(default=256, ge=8)
+    learning_rate: float = Field(default=3e-3, gt=0)
+    #: Weight each training example by the probability of its weak label.
+    weight_by_prob: bool = True
     seed: int = 42
 
 
