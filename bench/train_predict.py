@@ -1,0 +1,135 @@
+"""Training time on ~50,000 tweets and scoring throughput at batch sizes 1, 32 and 1024.
+
+Runs on its own PostgreSQL: synthetic tweets through the ingest sink, ``dataset prepare``,
+``label``, then the real ``train()`` (network + baseline + ONNX export + registry). Scoring is
+timed with ONNX Runtime (model only, and tokenizer + model) beside PyTorch eager on the same
+model. Prints JSON.
+
+    python bench/train_predict.py [--raw 85000] [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from streamsift.config import load_settings
+from streamsift.dataset.prepare import prepare_dataset
+from streamsift.infra.postgres import PostgresServer
+from streamsift.infra.process import free_port
+from streamsift.ingest.sink import KafkaMessage, RawTweetSink
+from streamsift.labeling.pipeline import run_labeling
+from streamsift.models.predict import OnnxClassifier
+from streamsift.models.train import train
+from streamsift.records import MalformedRecord, parse_payload
+from streamsift.sources.synthetic import generate
+from streamsift.store.connection import connect, connect_kwargs
+from streamsift.store.schema import ensure_ingest_schema
+
+
+def rate(fn, n_items: int, seconds: float) -> float:
+    """Median items/s over repeated calls for about ``seconds``."""
+    fn()  # warm-up
+    runs, deadline = [], time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(runs) < 3:
+        t0 = time.perf_counter()
+        fn()
+        runs.append(n_items / (time.perf_counter() - t0))
+    return round(statistics.median(runs), 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--raw", type=int, default=85_000, help="synthetic records ingested (≈50k train rows after dedup)")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="streamsift-bench-train-") as tmp:
+        s = load_settings(
+            "/dev/null",
+            state={"dir": tmp},
+            postgres={"port": free_port()},
+            model={"models_dir": str(Path(tmp) / "models")},
+        )
+        pg = PostgresServer(s.postgres, Path(tmp))
+        pg.start()
+        try:
+            items = list(generate(args.raw, seed=404))
+            with connect(s.postgres) as conn:
+                ensure_ingest_schema(conn, "raw_tweet_dataset_0")
+                RawTweetSink(connect_kwargs(s.postgres), "raw_tweet_dataset_0").write(
+                    [KafkaMessage(i.record.payload, "bench", 0, k) for k, i in enumerate(items)], conn
+                )
+            prepared = prepare_dataset(s)
+            run_labeling(s)
+            t0 = time.perf_counter()
+            result = train(s)
+            train_s = time.perf_counter() - t0
+        finally:
+            pg.stop()
+
+        texts = []
+        for it in generate(3000, seed=405):
+            try:
+                texts.append(parse_payload(it.record.payload)[0].text)
+            except MalformedRecord:
+                continue
+        clf = OnnxClassifier(Path(result.path), list(s.labeling.classes), threads=2)
+        import torch
+
+        from streamsift.models.network import TweetClassifier
+
+        torch.set_num_threads(2)
+        saved = torch.load(Path(result.path, "model.pt"), weights_only=False)
+        model = TweetClassifier(**saved["config"])
+        model.load_state_dict(saved["state_dict"])
+        model.eval()
+        scoring = {}
+        for bs in (1, 32, 1024):
+            batch = (texts * (bs // len(texts) + 1))[:bs]
+            ids, _ = clf.tokenizer.encode(batch)
+            tids = torch.from_numpy(ids)
+
+            def torch_run(t=tids) -> None:
+                with torch.no_grad():
+                    model(t)
+
+            scoring[f"batch_{bs}"] = {
+                "onnx_model_only_texts_per_s": rate(lambda i=ids: clf.predict_ids(i), bs, args.seconds),
+                "onnx_with_tokenizer_texts_per_s": rate(lambda b=batch: clf.predict_proba(b), bs, args.seconds),
+                "pytorch_eager_model_only_texts_per_s": rate(torch_run, bs, args.seconds),
+            }
+            scoring[f"batch_{bs}"]["onnx_vs_pytorch"] = round(
+                scoring[f"batch_{bs}"]["onnx_model_only_texts_per_s"]
+                / scoring[f"batch_{bs}"]["pytorch_eager_model_only_texts_per_s"],
+                2,
+            )
+    print(
+        json.dumps(
+            {
+                "train_rows": result.metrics["train"]["rows"],
+                "distinct_tweets": prepared.dedup_rows,
+                "train_seconds_total": round(train_s, 2),
+                "train_seconds_neural": result.seconds.get("neural"),
+                "train_seconds_baseline": result.seconds.get("baseline"),
+                "epochs_run": len(result.metrics["history"]),
+                "test_macro_f1": {
+                    "neural": result.metrics["test"]["neural"]["macro"]["f1"],
+                    "baseline": result.metrics["test"]["baseline_tfidf_logreg"]["macro"]["f1"],
+                },
+                "scoring": scoring,
+                "targets": {"train_s": 120, "onnx_batch_1024_texts_per_s": 20_000},
+                "numpy": np.__version__,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
