@@ -44,7 +44,8 @@ app = typer.Typer(
         "Real-time streaming text classification. Every stage of the pipeline is a command:\n\n"
         "infra (Kafka, PostgreSQL, Spark) → produce (a tweet source into Kafka) → "
         "ingest (Spark: Kafka → PostgreSQL raw table) → dataset prepare (dedup + splits) → "
-        "label (Snorkel weak supervision)."
+        "label (Snorkel weak supervision) → web (annotation UI) → train (neural classifier + baseline) → "
+        "models (registry) → predict (ONNX Runtime)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -282,7 +283,7 @@ def demo_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic stream.")] = 0,
 ) -> None:
     """The main job end to end: infra up → synthetic stream → Kafka → Spark → PostgreSQL → dataset prepare →
-    weak labels (Snorkel); prints a JSON report of what landed."""
+    weak labels (Snorkel) → a trained, registered model; prints a JSON report of what landed."""
     from streamsift.demo import run_demo
 
     s = STATE.settings()

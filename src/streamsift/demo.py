@@ -1,5 +1,5 @@
 """``streamsift demo``: the pipeline stages built so far, end to end, on the synthetic stream:
-infra up → produce → ingest → dataset prepare → label."""
+infra up → produce → ingest → dataset prepare → label → train."""
 
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ def run_demo(settings: Settings, *, count: int = 20_000, seed: int = 0, console:
     """infra up → ``count`` synthetic tweets → Kafka → Spark → PostgreSQL; returns what landed."""
     console = console or Console(stderr=True)
     t0 = time.perf_counter()
-    console.print("[bold]1/5[/bold] infra up (Kafka KRaft + PostgreSQL)")
+    console.print("[bold]1/6[/bold] infra up (Kafka KRaft + PostgreSQL)")
     up(settings)
-    console.print(f"[bold]2/5[/bold] producing {count:,} synthetic tweets (seed {seed}) to {settings.kafka.topic_raw}")
+    console.print(f"[bold]2/6[/bold] producing {count:,} synthetic tweets (seed {seed}) to {settings.kafka.topic_raw}")
     produced = produce(iter(SyntheticSource(count, seed)), settings.kafka, settings.producer)
     console.print(f"      {produced.delivered:,} records in {produced.seconds:.1f} s")
     table = raw_table(settings.dataset.prefix, settings.dataset.version)
-    console.print(f"[bold]3/5[/bold] Spark Structured Streaming: {settings.kafka.topic_raw} → {table}")
+    console.print(f"[bold]3/6[/bold] Spark Structured Streaming: {settings.kafka.topic_raw} → {table}")
     ingested = run_ingest(settings, until_idle=True)
     report: dict[str, Any] = {
         "produced": produced.delivered,
@@ -54,10 +54,10 @@ def run_demo(settings: Settings, *, count: int = 20_000, seed: int = 0, console:
                 "SELECT domain, count(*) FROM tweet_urls GROUP BY domain ORDER BY 2 DESC, 1 LIMIT 5"
             ).fetchall()
         )
-    console.print(f"[bold]4/5[/bold] dataset prepare: dedup {table} and split it")
+    console.print(f"[bold]4/6[/bold] dataset prepare: dedup {table} and split it")
     prepared = prepare_dataset(settings)
     report["dataset"] = {"distinct_tweets": prepared.dedup_rows, "splits": prepared.sizes, "created": prepared.created}
-    console.print(f"[bold]5/5[/bold] label: {len(load_lfs(settings.labeling))} labeling functions + Snorkel LabelModel")
+    console.print(f"[bold]5/6[/bold] label: {len(load_lfs(settings.labeling))} labeling functions + Snorkel LabelModel")
     labelled = run_labeling(settings)
     report["weak_labels"] = {
         "model": labelled.chosen,
@@ -65,6 +65,19 @@ def run_demo(settings: Settings, *, count: int = 20_000, seed: int = 0, console:
         "agreement_label_model_vs_majority": labelled.agreement_lm_mv,
         "exports": str(export_dir(settings)),
         "seconds": labelled.seconds,
+    }
+    console.print("[bold]6/6[/bold] train: neural classifier + TF-IDF baseline → model registry")
+    from streamsift.models.train import train
+
+    trained = train(settings)
+    test = trained.metrics["test"]
+    report["model"] = {
+        "version": trained.version,
+        "path": trained.path,
+        "test_labels": test["labels"],
+        "neural_macro_f1": round(test["neural"]["macro"]["f1"], 4),
+        "baseline_macro_f1": round(test["baseline_tfidf_logreg"]["macro"]["f1"], 4),
+        "next": f"streamsift models promote {trained.version}",
     }
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report
