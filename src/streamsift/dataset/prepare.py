@@ -21,7 +21,7 @@ from psycopg import sql
 from streamsift.config import DatasetSettings, Settings
 from streamsift.dataset.normalize import normalize_sql, unicode_collation
 from streamsift.errors import StreamsiftError
-from streamsift.store.connection import connect
+from streamsift.store.connection import connect, table_exists
 from streamsift.store.tables import raw_table, versioned
 
 log = logging.getLogger(__name__)
@@ -104,10 +104,6 @@ _SPLIT_COLUMNS = """
 """
 
 
-def _exists(conn: psycopg.Connection, table: str) -> bool:
-    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",)).fetchone()[0]
-
-
 def _count(conn: psycopg.Connection, table: str) -> int:
     return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
 
@@ -120,9 +116,9 @@ def prepare_dataset(settings: Settings, *, raw_version: int | None = None) -> Pr
     dedup = dedup_table(ds.prefix, version)
     splits = {s: split_table(s, version) for s in SPLITS}
     with connect(settings.postgres) as conn:
-        if not _exists(conn, raw):
+        if not table_exists(conn, raw):
             raise DatasetError(f"the raw table {raw} does not exist", hint="run `streamsift ingest` first")
-        if _exists(conn, dedup) and all(_exists(conn, t) for t in splits.values()):
+        if table_exists(conn, dedup) and all(table_exists(conn, t) for t in splits.values()):
             log.info("dataset version %d already prepared: leaving it as it is", version)
             return PrepareResult(
                 version,

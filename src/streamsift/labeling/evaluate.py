@@ -19,7 +19,7 @@ from streamsift.labeling.errors import LabelingError
 from streamsift.labeling.model import load_model, predict_label_model, predict_majority
 from streamsift.labeling.pipeline import lf_summary, model_path
 from streamsift.labeling.registry import load_lfs
-from streamsift.store.connection import connect
+from streamsift.store.connection import connect, table_exists
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def evaluate_labels(settings: Settings, *, out_dir: Path | None = None) -> dict[
     with connect(settings.postgres) as conn:
         for split in SPLITS:
             table = split_table(split, version)
-            if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",)).fetchone()[0]:
+            if not table_exists(conn, table):
                 raise LabelingError(f"{table} does not exist", hint="run `streamsift dataset prepare`")
             cur = conn.execute(
                 sql.SQL(

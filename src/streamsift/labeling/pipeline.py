@@ -37,7 +37,7 @@ from streamsift.labeling.model import (
     save_model,
 )
 from streamsift.labeling.registry import load_lfs
-from streamsift.store.connection import connect
+from streamsift.store.connection import connect, table_exists
 from streamsift.store.tables import versioned
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,6 @@ def read_split(conn: psycopg.Connection, table: str) -> pd.DataFrame:
     cols = sql.SQL(", ").join(map(sql.Identifier, READ_COLUMNS))
     cur = conn.execute(sql.SQL("SELECT {} FROM {} ORDER BY tweet_id").format(cols, sql.Identifier(table)))
     return pd.DataFrame(cur.fetchall(), columns=list(READ_COLUMNS))
-
-
-def _exists(conn: psycopg.Connection, table: str) -> bool:
-    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",)).fetchone()[0]
 
 
 @dataclass
@@ -281,7 +277,7 @@ def run_labeling(settings: Settings, *, progress: Progress | None = None) -> Lab
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with connect(settings.postgres) as conn:
-        missing = [t for t in tables.values() if not _exists(conn, t)]
+        missing = [t for t in tables.values() if not table_exists(conn, t)]
         if missing:
             raise LabelingError(
                 f"dataset version {version} is not prepared (missing {', '.join(missing)})",

@@ -49,6 +49,12 @@ def connect(pg: PostgresSettings, database: str | None = None, **extra: Any) -> 
         ) from None
 
 
+def table_exists(conn: psycopg.Connection, table: str) -> bool:
+    """Whether ``public.<table>`` exists (the name is passed as a value, never pasted into SQL)."""
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",)).fetchone()
+    return bool(row[0] if isinstance(row, tuple | list) else next(iter(row.values())))
+
+
 def jdbc_url(pg: PostgresSettings) -> str:
     """The JDBC URL Spark uses (no credentials in it; pass user/password as options)."""
     parts = urlsplit(public_url(pg))
@@ -57,4 +63,4 @@ def jdbc_url(pg: PostgresSettings) -> str:
     return f"jdbc:postgresql://{host}:{port}{parts.path}"
 
 
-__all__ = ["connect", "connect_kwargs", "jdbc_url", "public_url"]
+__all__ = ["connect", "connect_kwargs", "jdbc_url", "public_url", "table_exists"]

@@ -33,7 +33,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from streamsift.config import Settings
 from streamsift.errors import StreamsiftError
-from streamsift.store.connection import connect_kwargs
+from streamsift.store.connection import connect_kwargs, table_exists
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +176,7 @@ class AnnotationStore:
         version = int(table.rsplit("_", 1)[1])
         summary = f"lf_summary_{version}"
         with self.conn() as conn:
-            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL AS e", (f"public.{summary}",)).fetchone()
-            if not exists["e"]:
+            if not table_exists(conn, summary):
                 return []
             has_pos = conn.execute(
                 "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = %s AND column_name = "
