@@ -165,6 +165,9 @@ def test_predict_file_with_onnx_runtime_only(model_settings, trained, tmp_path):
     assert all(x["model_version"] == trained.version for x in rows)
     assert rows[2]["error"] == "empty text" and rows[3]["error"] == "no string field 'text'"
     assert rows[5]["truncated_to_chars"] == model_settings.model.max_chars and rows[5]["id"] == 6
+    # two processes, same output in the same order
+    r2 = predict_file(model_settings, src, tmp_path / "out2.jsonl", batch_size=2, workers=2)
+    assert r2 == r and (tmp_path / "out2.jsonl").read_text() == out.read_text()
     # scoring never imports PyTorch: ONNX Runtime alone
     code = (
         "import sys, json; from streamsift.config import load_settings; "

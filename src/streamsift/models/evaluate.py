@@ -103,13 +103,15 @@ def evaluate_model(
     pred = nn_probs.argmax(axis=1)
     wrong = np.where(pred != y)[0]
     order = wrong[np.argsort(-nn_probs[wrong, pred[wrong]])][:20]
-    errors = pd.DataFrame({
-        "tweet_id": test_rows["tweet_id"].to_numpy()[order],
-        "label": [classes[i] for i in y[order]],
-        "predicted": [classes[i] for i in pred[order]],
-        "probability": nn_probs[order, pred[order]].round(4),
-        "text": test_rows["text"].to_numpy()[order],
-    })
+    errors = pd.DataFrame(
+        {
+            "tweet_id": test_rows["tweet_id"].to_numpy()[order],
+            "label": [classes[i] for i in y[order]],
+            "predicted": [classes[i] for i in pred[order]],
+            "probability": nn_probs[order, pred[order]].round(4),
+            "text": test_rows["text"].to_numpy()[order],
+        }
+    )
     errors.to_csv(out_dir / "worst_errors.csv", index=False)
     result["worst_errors"] = str(out_dir / "worst_errors.csv")
     return result

@@ -18,10 +18,19 @@ class TweetClassifier(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
         self.head = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(2 * dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_classes)
+            nn.Dropout(dropout),
+            nn.Linear(2 * dim, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, n_classes),
         )
-        self.config = {"vocab_size": vocab_size, "n_classes": n_classes, "dim": dim, "hidden": hidden,
-                       "dropout": dropout}
+        self.config = {
+            "vocab_size": vocab_size,
+            "n_classes": n_classes,
+            "dim": dim,
+            "hidden": hidden,
+            "dropout": dropout,
+        }
 
     def logits(self, ids: torch.Tensor) -> torch.Tensor:
         mask = (ids != 0).unsqueeze(-1).to(torch.float32)  # (B, L, 1)

@@ -92,28 +92,56 @@ def _lines(path: Path) -> Iterator[tuple[dict[str, Any] | None, str | None, str 
                 yield obj, obj["text"], None
 
 
+_WORKER: dict[str, OnnxClassifier] = {}
+
+
+def _worker_init(path: str, classes: list[str], max_chars: int) -> None:
+    _WORKER["clf"] = OnnxClassifier(Path(path), classes, max_chars=max_chars, threads=1)
+
+
+def _worker_score(texts: list[str]) -> np.ndarray:
+    return _WORKER["clf"].predict_proba(texts) if texts else np.zeros((0, len(_WORKER["clf"].classes)))
+
+
+def _batches(path: Path, size: int) -> Iterator[list[tuple[dict[str, Any], str | None, str | None]]]:
+    batch: list[tuple[dict[str, Any], str | None, str | None]] = []
+    for item in _lines(path):
+        batch.append(item)  # type: ignore[arg-type]
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def predict_file(
-    settings: Settings, input_path: Path, output_path: Path, *, version: int | None = None, batch_size: int = 1024,
+    settings: Settings,
+    input_path: Path,
+    output_path: Path,
+    *,
+    version: int | None = None,
+    batch_size: int = 1024,
+    workers: int = 1,
     on_rows: Callable[[int], None] | None = None,
 ) -> PredictResult:
-    """Score a JSONL file in batches (bounded memory); adds ``label``, ``probability``, ``model_version``."""
+    """Score a JSONL file in batches (bounded memory); adds ``label``, ``probability``, ``model_version``.
+
+    ``workers`` > 1 tokenizes and scores batches in that many processes (order is kept).
+    """
     if not input_path.is_file():
         raise PredictError(f"input file {input_path} does not exist")
     clf, v = load_classifier(settings, version)
     limit = settings.model.max_chars
     tmp = output_path.with_name(output_path.name + ".tmp")
-    records = scored = errors = truncated = 0
-    pending: list[tuple[dict[str, Any], str | None, str | None]] = []
+    counts = {"records": 0, "scored": 0, "errors": 0, "truncated": 0}
 
-    def flush(out) -> None:  # noqa: ANN001 - a text file
-        nonlocal scored, errors, truncated
-        texts = [t for _, t, _ in pending if t is not None]
-        probs = clf.predict_proba(texts) if texts else np.zeros((0, len(clf.classes)))
+    def write(out, batch, probs: np.ndarray) -> None:
         i = 0
-        for obj, text, err in pending:
+        for obj, text, err in batch:
+            counts["records"] += 1
             rec = dict(obj)
             if err is not None:
-                errors += 1
+                counts["errors"] += 1
                 rec.update({"label": None, "probability": None, "model_version": v, "error": err})
             else:
                 p = probs[i]
@@ -121,22 +149,37 @@ def predict_file(
                 k = int(p.argmax())
                 rec.update({"label": clf.classes[k], "probability": round(float(p[k]), 6), "model_version": v})
                 if len(text) > limit:
-                    truncated += 1
+                    counts["truncated"] += 1
                     rec["truncated_to_chars"] = limit
-                scored += 1
+                counts["scored"] += 1
             out.write(json.dumps(rec, ensure_ascii=False) + "\n")
         if on_rows:
-            on_rows(len(pending))
-        pending.clear()
+            on_rows(len(batch))
+
+    def texts_of(batch) -> list[str]:
+        return [t for _, t, _ in batch if t is not None]
 
     with tmp.open("w", encoding="utf-8") as out:
-        for item in _lines(input_path):
-            records += 1
-            pending.append(item)
-            if len(pending) >= batch_size:
-                flush(out)
-        flush(out)
+        if workers <= 1:
+            for batch in _batches(input_path, batch_size):
+                texts = texts_of(batch)
+                write(out, batch, clf.predict_proba(texts) if texts else np.zeros((0, len(clf.classes))))
+        else:
+            from multiprocessing import get_context
+
+            pending: list = []
+            with get_context("fork").Pool(
+                workers, initializer=_worker_init, initargs=(str(clf.path), clf.classes, limit)
+            ) as pool:
+
+                def feed() -> Iterator[list[str]]:
+                    for batch in _batches(input_path, batch_size):
+                        pending.append(batch)
+                        yield texts_of(batch)
+
+                for probs in pool.imap(_worker_score, feed(), chunksize=1):
+                    write(out, pending.pop(0), probs)
     tmp.replace(output_path)
-    if truncated:
-        log.warning("%d texts were longer than %d characters and were cut before scoring", truncated, limit)
-    return PredictResult(records, scored, errors, truncated, v)
+    if counts["truncated"]:
+        log.warning("%d texts were longer than %d characters and were cut before scoring", counts["truncated"], limit)
+    return PredictResult(counts["records"], counts["scored"], counts["errors"], counts["truncated"], v)

@@ -64,8 +64,13 @@ def _git_commit() -> dict[str, Any]:
     here = Path(__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
     if commit.returncode != 0:
@@ -117,11 +122,16 @@ def register(
                     "data": data_fingerprint(metrics["train"]["table"], train_df),
                     "code": _git_commit(),
                 }
-                config = {"model": settings.model.model_dump(mode="json"),
-                          "labeling_classes": list(settings.labeling.classes),
-                          "dataset_version": settings.dataset.version}
-                for name, data in (("metrics.json", metrics), ("fingerprint.json", fingerprint),
-                                   ("config.json", config)):
+                config = {
+                    "model": settings.model.model_dump(mode="json"),
+                    "labeling_classes": list(settings.labeling.classes),
+                    "dataset_version": settings.dataset.version,
+                }
+                for name, data in (
+                    ("metrics.json", metrics),
+                    ("fingerprint.json", fingerprint),
+                    ("config.json", config),
+                ):
                     (tmp / name).write_text(json.dumps(data, indent=2, default=str))
                 final = root / str(version)
                 tmp.rename(final)
@@ -134,7 +144,8 @@ def register(
                 (settings.model.name, version, str(final), Jsonb(_summary(metrics)), Jsonb(fingerprint)),
             )
             conn.execute(
-                "INSERT INTO model_stage_events (name, version, from_stage, to_stage) VALUES (%s, %s, NULL, 'candidate')",
+                "INSERT INTO model_stage_events (name, version, from_stage, to_stage)"
+                " VALUES (%s, %s, NULL, 'candidate')",
                 (settings.model.name, version),
             )
     log.info("registered %s version %d at %s", settings.model.name, version, final)
@@ -147,12 +158,20 @@ def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
 
     def pick(key: str) -> dict[str, Any]:
         r = test.get(key, {})
-        return {"accuracy": r.get("accuracy"), "macro_f1": r.get("macro", {}).get("f1"),
-                "weighted_f1": r.get("weighted", {}).get("f1"), "roc_auc": r.get("roc_auc"),
-                "binary_f1": r.get("binary", {}).get("f1")}
+        return {
+            "accuracy": r.get("accuracy"),
+            "macro_f1": r.get("macro", {}).get("f1"),
+            "weighted_f1": r.get("weighted", {}).get("f1"),
+            "roc_auc": r.get("roc_auc"),
+            "binary_f1": r.get("binary", {}).get("f1"),
+        }
 
-    return {"test_labels": test.get("labels"), "neural": pick("neural"),
-            "baseline_tfidf_logreg": pick("baseline_tfidf_logreg"), "weak_labels": pick("weak_labels")}
+    return {
+        "test_labels": test.get("labels"),
+        "neural": pick("neural"),
+        "baseline_tfidf_logreg": pick("baseline_tfidf_logreg"),
+        "weak_labels": pick("weak_labels"),
+    }
 
 
 def list_models(settings: Settings) -> list[dict[str, Any]]:
@@ -218,11 +237,18 @@ def promote(settings: Settings, version: int) -> dict[str, Any]:
                 (name, version),
             )
             conn.execute(
-                "INSERT INTO model_stage_events (name, version, from_stage, to_stage) VALUES (%s, %s, %s, 'production')",
+                "INSERT INTO model_stage_events (name, version, from_stage, to_stage)"
+                " VALUES (%s, %s, %s, 'production')",
                 (name, version, row["stage"]),
             )
-    event = {"event": "model_promoted", "name": name, "version": version, "path": row["path"],
-             "metrics": row["metrics"], "previous_version": current["version"] if current else None}
+    event = {
+        "event": "model_promoted",
+        "name": name,
+        "version": version,
+        "path": row["path"],
+        "metrics": row["metrics"],
+        "previous_version": current["version"] if current else None,
+    }
     _publish(settings, event)
     return event
 
@@ -243,7 +269,9 @@ def rollback(settings: Settings) -> dict[str, Any]:
             (name, current["version"]),
         ).fetchone()
     if previous is None:
-        raise RegistryError(f"{name} version {current['version']} is the first production version: nothing to roll back to")
+        raise RegistryError(
+            f"{name} version {current['version']} is the first production version: nothing to roll back to"
+        )
     return promote(settings, previous["version"])
 
 
@@ -252,9 +280,12 @@ def _publish(settings: Settings, event: dict[str, Any]) -> None:
 
     p = Producer({"bootstrap.servers": settings.kafka.bootstrap, "enable.idempotence": True, "log_level": 3})
     errors: list[str] = []
-    p.produce(settings.kafka.topic_model_events, key=event["name"].encode(),
-              value=json.dumps(event, default=str).encode(),
-              on_delivery=lambda err, _m: errors.append(str(err)) if err else None)
+    p.produce(
+        settings.kafka.topic_model_events,
+        key=event["name"].encode(),
+        value=json.dumps(event, default=str).encode(),
+        on_delivery=lambda err, _m: errors.append(str(err)) if err else None,
+    )
     left = p.flush(15)
     if left or errors:
         raise RegistryError(

@@ -14,6 +14,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def raw_features(text: str) -> list[str]:
         else:
             words.append(m.group(0))
     out.extend(words)
-    out.extend(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    out.extend(f"{a} {b}" for a, b in pairwise(words))
     return out
 
 
@@ -57,8 +58,15 @@ class Tokenizer:
         return 2 + len(self.vocab) + self.n_hash
 
     @classmethod
-    def fit(cls, texts: Iterable[str], *, max_vocab: int = 50_000, min_count: int = 2, max_len: int = 96,
-            n_hash: int = 1 << 14) -> Tokenizer:
+    def fit(
+        cls,
+        texts: Iterable[str],
+        *,
+        max_vocab: int = 50_000,
+        min_count: int = 2,
+        max_len: int = 96,
+        n_hash: int = 1 << 14,
+    ) -> Tokenizer:
         counts: Counter[str] = Counter()
         for t in texts:
             counts.update(set(raw_features(t if isinstance(t, str) else "")))
@@ -94,8 +102,17 @@ class Tokenizer:
         return batch, cut
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({"kind": "streamsift-hashing-vocab-v1", "n_hash": self.n_hash,
-                                    "max_len": self.max_len, "vocab": self.vocab}, ensure_ascii=False))
+        path.write_text(
+            json.dumps(
+                {
+                    "kind": "streamsift-hashing-vocab-v1",
+                    "n_hash": self.n_hash,
+                    "max_len": self.max_len,
+                    "vocab": self.vocab,
+                },
+                ensure_ascii=False,
+            )
+        )
 
     @classmethod
     def load(cls, path: Path) -> Tokenizer:

@@ -1,10 +1,10 @@
 """``streamsift train``: the neural classifier on the weak labels, the classical baseline beside it.
 
-    train_dataset_<v> (weak labels, golden where present) ─► tokenizer + TweetClassifier (PyTorch)
-                                                         ─► TF-IDF + logistic regression (scikit-learn)
-    dev_dataset_<v> (golden labels when there are enough, else weak) ─► early stopping
-    test_dataset_<v> (golden when present, else weak) ─► evaluation of both, and of the weak labels
-    ─► registry: <models_dir>/<name>/<version>/ + model_registry row (stage "candidate")
+train_dataset_<v> (weak labels, golden where present) ─► tokenizer + TweetClassifier (PyTorch)
+                                                     ─► TF-IDF + logistic regression (scikit-learn)
+dev_dataset_<v> (golden labels when there are enough, else weak) ─► early stopping
+test_dataset_<v> (golden when present, else weak) ─► evaluation of both, and of the weak labels
+─► registry: <models_dir>/<name>/<version>/ + model_registry row (stage "candidate")
 """
 
 from __future__ import annotations
@@ -37,11 +37,13 @@ def load_split(settings: Settings, split: str) -> pd.DataFrame:
     table = split_table(split, settings.dataset.version)
     with connect(settings.postgres) as conn:
         if not table_exists(conn, table):
-            raise TrainingError(f"{table} does not exist", hint="run `streamsift dataset prepare` and `streamsift label`")
+            raise TrainingError(
+                f"{table} does not exist", hint="run `streamsift dataset prepare` and `streamsift label`"
+            )
         cur = conn.execute(
-            sql.SQL(
-                "SELECT tweet_id, text, weak_label, weak_prob, golden_label FROM {} ORDER BY tweet_id"
-            ).format(sql.Identifier(table))
+            sql.SQL("SELECT tweet_id, text, weak_label, weak_prob, golden_label FROM {} ORDER BY tweet_id").format(
+                sql.Identifier(table)
+            )
         )
         df = pd.DataFrame(cur.fetchall(), columns=["tweet_id", "text", "weak_label", "weak_prob", "golden_label"])
     df.attrs["table"] = table
@@ -91,7 +93,7 @@ def train(settings: Settings, *, progress: Progress | None = None) -> TrainResul
     from streamsift.models.registry import register
     from streamsift.models.tokenizer import Tokenizer
 
-    progress = progress or (lambda _d, _t: (lambda _n: None))
+    progress = progress or (lambda _d, _t: lambda _n: None)
     ms, classes = settings.model, list(settings.labeling.classes)
     t0 = time.perf_counter()
     train_df, dev_df, test_df = (load_split(settings, s) for s in ("train", "dev", "test"))
@@ -99,7 +101,9 @@ def train(settings: Settings, *, progress: Progress | None = None) -> TrainResul
     dev_rows, dev_source = targets(dev_df, min_golden=settings.labeling.min_golden_for_auto)
     test_rows, test_source = targets(test_df, min_golden=settings.labeling.min_golden_for_auto)
     if len(train_rows) < 10:
-        raise TrainingError(f"{train_df.attrs['table']} has only {len(train_rows)} labelled rows: run `streamsift label`")
+        raise TrainingError(
+            f"{train_df.attrs['table']} has only {len(train_rows)} labelled rows: run `streamsift label`"
+        )
     if len(set(train_rows["y"])) < 2:
         raise TrainingError("the training labels have a single class: nothing to learn")
     if dev_rows.empty or test_rows.empty:
@@ -119,8 +123,13 @@ def train(settings: Settings, *, progress: Progress | None = None) -> TrainResul
     w_train = train_rows["w"].to_numpy() if ms.weight_by_prob else np.ones(len(train_rows))
     y_dev = dev_rows["y"].to_numpy()
     if cut_train or cut_tokens:
-        log.info("cut %d texts longer than %d characters and %d beyond %d token features",
-                 cut_train, ms.max_chars, cut_tokens, ms.max_tokens)
+        log.info(
+            "cut %d texts longer than %d characters and %d beyond %d token features",
+            cut_train,
+            ms.max_chars,
+            cut_tokens,
+            ms.max_tokens,
+        )
 
     model = TweetClassifier(tok.size, len(classes), dim=ms.dim, hidden=ms.dim)
     opt = torch.optim.Adam(model.parameters(), lr=ms.learning_rate)
@@ -178,8 +187,12 @@ def train(settings: Settings, *, progress: Progress | None = None) -> TrainResul
     metrics = {
         "classes": classes,
         "train": {"table": train_df.attrs["table"], "rows": len(train_rows), "labels": train_source},
-        "dev": {"table": dev_df.attrs["table"], "rows": len(dev_rows), "labels": dev_source,
-                "best_macro_f1": best_score},
+        "dev": {
+            "table": dev_df.attrs["table"],
+            "rows": len(dev_rows),
+            "labels": dev_source,
+            "best_macro_f1": best_score,
+        },
         "test_labels": test_source,
         "history": history,
         "seconds": {"neural": round(t_train, 2), "baseline": round(t_baseline, 2)},
