@@ -25,7 +25,7 @@ from streamsift.infra.postgres import PostgresServer
 from streamsift.infra.process import free_port
 from streamsift.ingest.sink import KafkaMessage, RawTweetSink
 from streamsift.labeling.pipeline import run_labeling
-from streamsift.models.predict import OnnxClassifier
+from streamsift.models.predict import OnnxClassifier, predict_file
 from streamsift.models.train import train
 from streamsift.records import MalformedRecord, parse_payload
 from streamsift.sources.synthetic import generate
@@ -44,10 +44,45 @@ def rate(fn, n_items: int, seconds: float) -> float:
     return round(statistics.median(runs), 1)
 
 
+def promote_quietly(settings, version: int) -> None:
+    """Production stage for predict_file (no broker here: the models.events message is not needed)."""
+    from streamsift.models import registry
+
+    with connect(settings.postgres) as conn, conn.transaction():
+        conn.execute(
+            "UPDATE model_registry SET stage = 'production' WHERE name = %s AND version = %s",
+            (settings.model.name, version),
+        )
+    assert registry.get_model(settings)["version"] == version
+
+
+def predict_file_rates(settings, tmp: Path, lines: int) -> dict:
+    """`streamsift predict` end to end (JSON in, tokenize, ONNX, JSON out) on a file of ``lines`` records."""
+    src = tmp / "score.jsonl"
+    with src.open("w") as fh:
+        n = 0
+        for it in generate(int(lines * 1.05), seed=406):
+            try:
+                fh.write(json.dumps({"text": parse_payload(it.record.payload)[0].text}) + "\n")
+                n += 1
+            except MalformedRecord:
+                continue
+            if n == lines:
+                break
+    out = {}
+    for workers in (1, 2):
+        t0 = time.perf_counter()
+        r = predict_file(settings, src, tmp / f"scored_{workers}.jsonl", workers=workers)
+        out[f"workers_{workers}_texts_per_s"] = round(r.scored / (time.perf_counter() - t0), 1)
+    out["lines"] = n
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--raw", type=int, default=85_000, help="synthetic records ingested (≈50k train rows after dedup)")
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--lines", type=int, default=50_000, help="records in the end-to-end predict file")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="streamsift-bench-train-") as tmp:
         s = load_settings(
@@ -70,6 +105,8 @@ def main() -> None:
             t0 = time.perf_counter()
             result = train(s)
             train_s = time.perf_counter() - t0
+            promote_quietly(s, result.version)
+            end_to_end = predict_file_rates(s, Path(tmp), args.lines)
         finally:
             pg.stop()
 
@@ -123,6 +160,7 @@ def main() -> None:
                     "baseline": result.metrics["test"]["baseline_tfidf_logreg"]["macro"]["f1"],
                 },
                 "scoring": scoring,
+                "predict_file_end_to_end": end_to_end,
                 "targets": {"train_s": 120, "onnx_batch_1024_texts_per_s": 20_000},
                 "numpy": np.__version__,
             },
