@@ -575,16 +575,35 @@ def models_rollback_cmd() -> None:
 
 @app.command("predict")
 def predict_cmd(
-    input_path: Annotated[Path, typer.Option("--input", "-i", help="JSONL with a 'text' field per line.")],
-    output_path: Annotated[Path, typer.Option("--output", "-o", help="Where to write the scored JSONL.")],
+    input_path: Annotated[
+        Path | None, typer.Option("--input", "-i", help="JSONL with a 'text' field per line.")
+    ] = None,
+    output_path: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the scored JSONL.")] = None,
+    table: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead of a file: score a split table (e.g. dev_dataset_0) into its model_* columns, "
+            "which the annotation UI's uncertain queue then uses."
+        ),
+    ] = None,
     model_version: Annotated[int | None, typer.Option(help="Score with this version (default: production).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per ONNX Runtime call.")] = 1024,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Processes that tokenize and score.")] = 2,
 ) -> None:
     """Score a JSONL file with the production model (or --model-version) using ONNX Runtime, in batches
     (bounded memory); adds label, probability and model_version to each record."""
-    from streamsift.models.predict import predict_file
+    from streamsift.models.predict import predict_file, score_table
 
+    if table is not None:
+        if input_path or output_path:
+            raise typer.BadParameter("use either --table or --input/--output", param_hint="--table")
+        with _progress(None, "scoring") as bar:
+            task = bar.add_task(f"scoring {table}", total=None)
+            n, v = score_table(STATE.settings(), table, version=model_version, on_rows=lambda k: bar.advance(task, k))
+        console.print(f"scored {n:,} rows of {table} with version {v} (model_label, model_prob, model_version)")
+        return
+    if input_path is None or output_path is None:
+        raise typer.BadParameter("give --input and --output (or --table)", param_hint="--input")
     with _progress(None, "scoring") as bar:
         task = bar.add_task("scoring", total=None)
         r = predict_file(

@@ -189,3 +189,29 @@ def _overrides(s) -> dict:
         "dataset": {"version": s.dataset.version},
         "model": {"name": s.model.name, "models_dir": str(s.model.models_dir)},
     }
+
+
+def test_scored_table_drives_the_uncertain_queue(model_settings, trained):
+    from psycopg import sql
+
+    from streamsift.dataset.prepare import split_table
+    from streamsift.models.predict import score_table
+    from streamsift.store.connection import connect
+    from streamsift.web.store import AnnotationStore
+
+    promote(model_settings, trained.version)
+    table = split_table("dev", model_settings.dataset.version)
+    n, v = score_table(model_settings, table)
+    with connect(model_settings.postgres) as conn:
+        total, scored, lowest = conn.execute(
+            sql.SQL(
+                "SELECT count(*), count(model_prob), (SELECT tweet_id FROM {t} WHERE golden_label IS NULL "
+                "ORDER BY model_prob, tweet_id LIMIT 1) FROM {t} WHERE model_version = %s"
+            ).format(t=sql.Identifier(table)),
+            (v,),
+        ).fetchone()
+    assert v == trained.version and n == total == scored > 0
+    store = AnnotationStore(model_settings)
+    item = store.next_item(table, "uncertain", "tester")
+    assert item.tweet_id == lowest and item.model_version == v and 0.0 < item.model_prob <= 1.0
+    store.close()

@@ -183,3 +183,57 @@ def predict_file(
     if counts["truncated"]:
         log.warning("%d texts were longer than %d characters and were cut before scoring", counts["truncated"], limit)
     return PredictResult(counts["records"], counts["scored"], counts["errors"], counts["truncated"], v)
+
+
+def score_table(
+    settings: Settings,
+    table: str,
+    *,
+    version: int | None = None,
+    chunk: int = 5000,
+    on_rows: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """Score every row of a split table with a registered model (default: production) and store
+    ``model_label`` / ``model_prob`` (confidence of that label) / ``model_version`` in one transaction.
+
+    The annotation UI's "uncertain" queue orders by ``model_prob`` once a table has been scored.
+    Returns (rows scored, model version).
+    """
+    from psycopg import sql
+
+    from streamsift.store.connection import connect, table_exists
+    from streamsift.web.store import SPLIT_TABLE
+
+    if not SPLIT_TABLE.match(table):
+        raise PredictError(f"{table!r} is not a split table (e.g. dev_dataset_0)")
+    clf, v = load_classifier(settings, version)
+    t = sql.Identifier(table)
+    n = 0
+    with connect(settings.postgres) as conn:
+        if not table_exists(conn, table):
+            raise PredictError(f"{table} does not exist")
+        with conn.transaction(), conn.cursor() as cur:
+            for col in ("model_label smallint", "model_prob real", "model_version integer"):
+                cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS " + col).format(t))
+            cur.execute(
+                "CREATE TEMP TABLE _scores (tweet_id bigint PRIMARY KEY, label smallint, prob real) ON COMMIT DROP"
+            )
+            rows = conn.execute(sql.SQL("SELECT tweet_id, text FROM {} ORDER BY tweet_id").format(t)).fetchall()
+            with cur.copy("COPY _scores (tweet_id, label, prob) FROM STDIN") as cp:
+                for start in range(0, len(rows), chunk):
+                    part = rows[start : start + chunk]
+                    probs = clf.predict_proba([r[1] or "" for r in part])
+                    for (tid, _), p in zip(part, probs, strict=True):
+                        k = int(p.argmax())
+                        cp.write_row((tid, k, float(p[k])))
+                    n += len(part)
+                    if on_rows:
+                        on_rows(len(part))
+            cur.execute(
+                sql.SQL(
+                    "UPDATE {} s SET model_label = x.label, model_prob = x.prob, model_version = %s "
+                    "FROM _scores x WHERE s.tweet_id = x.tweet_id"
+                ).format(t),
+                (v,),
+            )
+    return n, v

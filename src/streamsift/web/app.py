@@ -113,6 +113,7 @@ def create_app(settings: Settings, *, users: UserStore | None = None) -> FastAPI
         d.pop("lf_votes")
         d["weak_label_name"] = classes[item.weak_label] if item.weak_label is not None else None
         d["golden_label_name"] = classes[item.golden_label] if item.golden_label is not None else None
+        d["model_label_name"] = classes[item.model_label] if item.model_label is not None else None
         d["tweet_id"] = str(item.tweet_id)  # JavaScript numbers cannot hold 64-bit ids
         d["lfs_fired"] = fired
         return d

@@ -79,6 +79,9 @@ class Item:
     golden_label: int | None
     annotator: str | None
     lf_votes: list[int] | None
+    model_label: int | None = None
+    model_prob: float | None = None
+    model_version: int | None = None
 
 
 #: How long the list of tables, LF names and table sizes are cached (they change only when a
@@ -169,6 +172,40 @@ class AnnotationStore:
                 )
         self._indexed.add(name)
 
+    def model_scored(self, table: str) -> bool:
+        """Whether ``streamsift predict --table`` has scored this table (then "uncertain" uses the model)."""
+
+        def check() -> bool:
+            with self.conn() as conn:
+                has = conn.execute(
+                    "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = %s "
+                    "AND column_name = 'model_prob'",
+                    (table,),
+                ).fetchone()["n"]
+                if not has:
+                    return False
+                t = sql.Identifier(table)
+                scored = conn.execute(
+                    sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE model_version IS NOT NULL) AS e").format(t)
+                ).fetchone()["e"]
+                if scored:
+                    with conn.transaction():
+                        conn.execute(
+                            sql.SQL(
+                                "CREATE INDEX IF NOT EXISTS {} ON {} (model_prob NULLS FIRST, tweet_id) "
+                                "WHERE golden_label IS NULL"
+                            ).format(sql.Identifier(f"{table}_model_uncertain_q"), t)
+                        )
+                return bool(scored)
+
+        return self._cached(("model_scored", table), check)
+
+    def _item_columns(self, table: str) -> sql.Composable:
+        base = "s.tweet_id, s.text, s.urls, s.weak_label, s.weak_prob, s.golden_label, s.annotator, s.lf_votes"
+        if self.model_scored(table):
+            base += ", s.model_label, s.model_prob, s.model_version"
+        return sql.SQL(base)
+
     def lf_names(self, table: str) -> list[str]:
         return self._cached(("lf_names", table), lambda: self._lf_names(table))
 
@@ -195,11 +232,16 @@ class AnnotationStore:
     ) -> Item | None:
         t = self.table(table)
         exclude = [int(x) for x in (exclude or [])][-500:]
-        cols = sql.SQL("s.tweet_id, s.text, s.urls, s.weak_label, s.weak_prob, s.golden_label, s.annotator, s.lf_votes")
+        cols = self._item_columns(table)
         skip = sql.SQL("AND NOT (s.tweet_id = ANY(%(exclude)s))")
         params: dict[str, Any] = {"exclude": exclude, "me": annotator, "table": table}
         if queue == "unlabelled":
             q = sql.SQL("SELECT {c} FROM {t} s WHERE s.golden_label IS NULL {skip} ORDER BY s.tweet_id LIMIT 1")
+        elif queue == "uncertain" and self.model_scored(table):  # the latest model's confidence, lowest first
+            q = sql.SQL(
+                "SELECT {c} FROM {t} s WHERE s.golden_label IS NULL {skip} "
+                "ORDER BY s.model_prob ASC NULLS FIRST, s.tweet_id LIMIT 1"
+            )
         elif queue == "uncertain":
             q = sql.SQL(
                 "SELECT {c} FROM {t} s WHERE s.golden_label IS NULL {skip} "
@@ -238,10 +280,7 @@ class AnnotationStore:
         t = self.table(table)
         with self.conn() as conn:
             row = conn.execute(
-                sql.SQL(
-                    "SELECT tweet_id, text, urls, weak_label, weak_prob, golden_label, annotator, lf_votes "
-                    "FROM {} WHERE tweet_id = %s"
-                ).format(t),
+                sql.SQL("SELECT {} FROM {} s WHERE s.tweet_id = %s").format(self._item_columns(table), t),
                 (tweet_id,),
             ).fetchone()
         if row is None:

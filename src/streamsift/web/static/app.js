@@ -68,6 +68,9 @@ function setupLabeler(root) {
     $("weak").textContent = item.weak_label_name ?? "none";
     $("prob").textContent = item.weak_prob == null ? "" : `(${item.weak_prob.toFixed(3)})`;
     $("golden").textContent = item.golden_label_name ?? "–";
+    $("model-box").hidden = item.model_label_name == null;
+    $("model").textContent = item.model_label_name ?? "";
+    $("model-prob").textContent = item.model_prob == null ? "" : `(${item.model_prob.toFixed(3)}, v${item.model_version})`;
     $("tid").textContent = item.tweet_id;
     const lfs = $("lfs");
     lfs.replaceChildren();
