@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from streamsift.config import Settings
+from streamsift.jsonl import read_text_records
 from streamsift.labeling.apply import apply_lfs
 from streamsift.labeling.errors import LabelingError
 from streamsift.labeling.model import fit_label_model, load_model, predict_label_model
@@ -44,28 +45,6 @@ class ApplyFileResult:
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
-
-
-def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """(line number, record or None, error or None) for each non-blank line."""
-    with path.open("rb") as fh:
-        for n, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                yield n, None, f"line is not UTF-8 ({exc.reason} at byte {exc.start})"
-                continue
-            except json.JSONDecodeError as exc:
-                yield n, None, f"invalid JSON: {exc.msg}"
-                continue
-            if not isinstance(obj, dict):
-                yield n, None, f"not a JSON object but a {type(obj).__name__}"
-            elif not isinstance(obj.get("text"), str):
-                yield n, obj, "no string field 'text'"
-            else:
-                yield n, obj, None
 
 
 def _row(obj: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -103,7 +82,7 @@ def apply_to_file(
             blocks.append(apply_lfs(pd.DataFrame(batch), lfs, k, workers=settings.labeling.workers, on_rows=on_rows))
             batch.clear()
 
-    for _n, obj, err in _records(input_path):
+    for _n, obj, err in read_text_records(input_path):
         lines += 1
         if err is not None:
             invalid += 1
@@ -138,7 +117,7 @@ def apply_to_file(
     i = 0
     labelled = abstained = 0
     with tmp.open("w", encoding="utf-8") as out:
-        for n, obj, err in _records(input_path):
+        for n, obj, err in read_text_records(input_path):
             if err is not None:
                 rec = dict(obj) if obj is not None else {"line": n}
                 rec.update({"weak_label": None, "weak_label_name": None, "weak_prob": None, "error": err})

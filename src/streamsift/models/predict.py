@@ -16,6 +16,7 @@ import numpy as np
 
 from streamsift.config import Settings
 from streamsift.errors import StreamsiftError
+from streamsift.jsonl import read_text_records
 from streamsift.models.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -71,25 +72,17 @@ class PredictResult:
         return self.__dict__.copy()
 
 
-def _lines(path: Path) -> Iterator[tuple[dict[str, Any] | None, str | None, str | None]]:
-    """(record, text, error) per non-blank line."""
-    with path.open("rb") as fh:
-        for n, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                yield {"line": n}, None, f"line {n} is not JSON in UTF-8: {type(exc).__name__}"
-                continue
-            if not isinstance(obj, dict):
-                yield {"line": n}, None, f"not a JSON object but a {type(obj).__name__}"
-            elif not isinstance(obj.get("text"), str):
-                yield obj, None, "no string field 'text'"
-            elif not obj["text"].strip():
-                yield obj, None, "empty text"
-            else:
-                yield obj, obj["text"], None
+def _lines(path: Path) -> Iterator[tuple[dict[str, Any], str | None, str | None]]:
+    """(record, text, error) per non-blank line; empty texts are errors too (nothing to score)."""
+    for n, obj, err in read_text_records(path):
+        if obj is None:
+            yield {"line": n}, None, err
+        elif err is not None:
+            yield obj, None, err
+        elif not obj["text"].strip():
+            yield obj, None, "empty text"
+        else:
+            yield obj, obj["text"], None
 
 
 _WORKER: dict[str, OnnxClassifier] = {}
