@@ -69,7 +69,11 @@ class _State:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config)
-            configure_logging(self._settings.log_level, verbose=self.verbose)
+            configure_logging(
+                self._settings.log_level,
+                verbose=self.verbose,
+                log_file=self._settings.state.root / "logs" / "streamsift.log",
+            )
         return self._settings
 
 
@@ -631,6 +635,14 @@ def config_show() -> None:
     _print_json(redacted_dump(STATE.settings()))
 
 
+def _log_traceback(exc: BaseException) -> Path | None:
+    """Put the whole traceback in the log file (not on the terminal); returns the file."""
+    from streamsift.logs import log_file_path
+
+    log.error("command failed: %s", exc, exc_info=exc, extra={"file_only": True})
+    return log_file_path()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning streamsift errors into one line and an exit code."""
     try:
@@ -647,14 +659,18 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("interrupted")
         sys.exit(130)
     except StreamsiftError as exc:
+        _log_traceback(exc)
         if STATE.verbose:
             err_console.print_exception()
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - last resort, still one line
+        logged = _log_traceback(exc)
         if STATE.verbose:
             err_console.print_exception()
-        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)\n")
+        where = f"in {logged}; " if logged else ""
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {first} (traceback {where}--verbose prints it)\n")
         sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)
 

@@ -152,6 +152,31 @@ class SparkSettings(_Section):
     ui_enabled: bool = False
     log_level: str = "WARN"
     extra_conf: dict[str, str] = Field(default_factory=dict)
+    #: Web UI of a standalone master (``spark://`` in ``master``); ``infra status`` reads its ``/json/``.
+    #: Empty: the (first) master host, port 8080.
+    master_web_ui_url: str | None = None
+
+    @field_validator("master_web_ui_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v
+
+    @property
+    def standalone(self) -> bool:
+        """True when ``master`` is a Spark standalone cluster (``spark://host:port``)."""
+        return self.master.startswith("spark://")
+
+    @property
+    def master_web_ui(self) -> str | None:
+        """The standalone master's web UI URL (None for other masters)."""
+        if self.master_web_ui_url:
+            return self.master_web_ui_url.rstrip("/")
+        if not self.standalone:
+            return None
+        host = self.master.removeprefix("spark://").split(",")[0].strip().rsplit(":", 1)[0]
+        return f"http://{host}:8080"
 
 
 class DatasetSettings(_Section):
@@ -259,6 +284,9 @@ class IngestSettings(_Section):
     max_offsets_per_trigger: int = Field(default=50_000, ge=1)
     trigger_interval: str = Field(default="2 seconds")
     starting_offsets: Literal["earliest", "latest"] = "earliest"
+    #: How long the sink retries transient PostgreSQL errors (connection lost, server restarting,
+    #: serialization failure, deadlock) with backoff before the query fails. 0: fail at once.
+    sink_retry_s: float = Field(default=300.0, ge=0)
 
 
 class ProducerSettings(_Section):

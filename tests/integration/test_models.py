@@ -161,7 +161,15 @@ def test_predict_file_with_onnx_runtime_only(model_settings, trained, tmp_path):
     r = predict_file(model_settings, src, out, batch_size=2)
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert r.records == 6 and r.scored == 3 and r.errors == 3 and r.truncated == 1
-    assert rows[0]["label"] == "ai" and rows[1]["label"] == "not_ai"
+    # No assertion on what a model trained in the test predicts (training noise would make it flaky):
+    # the file path must give exactly what the classifier gives for the same texts, in order.
+    clf, _ = load_classifier(model_settings, trained.version)
+    texts = [json.loads(lines[i])["text"] for i in (0, 1, 5)]
+    probs = clf.predict_proba(texts)
+    for row, p in zip((rows[0], rows[1], rows[5]), probs, strict=True):
+        assert row["label"] == clf.classes[int(np.argmax(p))]
+        assert row["probability"] == pytest.approx(float(p.max()), abs=1e-6)
+    assert [r.get("id") for r in rows] == [1, 2, 3, 4, None, 6]
     assert all(x["model_version"] == trained.version for x in rows)
     assert rows[2]["error"] == "empty text" and rows[3]["error"] == "no string field 'text'"
     assert rows[5]["truncated_to_chars"] == model_settings.model.max_chars and rows[5]["id"] == 6

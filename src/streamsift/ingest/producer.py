@@ -55,6 +55,22 @@ class ProduceStats:
         }
 
 
+class _FileOnlyLog(logging.LoggerAdapter):
+    """librdkafka's own log lines go to the log file, not the terminal (see :mod:`streamsift.logs`)."""
+
+    def process(self, msg, kwargs):
+        kwargs["extra"] = {**kwargs.get("extra", {}), "file_only": True}
+        return msg, kwargs
+
+
+def _on_error(err: KafkaError) -> None:
+    """Client-level errors: a broker blip is transient (records wait in the buffer and are retried)."""
+    if err.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
+        log.warning("Kafka unreachable (%s); the producer buffers records and retries", err.str())
+    else:
+        log.error("Kafka producer error: %s", err.str())
+
+
 def producer_config(kafka: KafkaSettings, producer: ProducerSettings) -> dict:
     return {
         "bootstrap.servers": kafka.bootstrap,
@@ -67,6 +83,8 @@ def producer_config(kafka: KafkaSettings, producer: ProducerSettings) -> dict:
         "queue.buffering.max.kbytes": 1_048_576,
         "message.max.bytes": 10_000_000,
         "log_level": 3,
+        "logger": _FileOnlyLog(logging.getLogger("streamsift.ingest.librdkafka"), {}),
+        "error_cb": _on_error,
     }
 
 

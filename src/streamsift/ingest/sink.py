@@ -22,6 +22,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from streamsift.records import MalformedRecord, clean_text, parse_payload
+from streamsift.store.retry import ConnectionHolder, write_with_retry
 from streamsift.store.schema import RAW_COLUMNS, RAW_TYPES, URL_COLUMNS, URL_TYPES
 from streamsift.store.tables import validate_identifier
 
@@ -119,23 +120,40 @@ def rows_from_messages(messages: Iterable[KafkaMessage]) -> BatchRows:
 
 
 class RawTweetSink:
-    """Writes batches into ``<raw table>``, ``tweet_urls`` and ``dead_letters``."""
+    """Writes batches into ``<raw table>``, ``tweet_urls`` and ``dead_letters``.
 
-    def __init__(self, connect_kwargs: dict[str, Any], raw_table: str) -> None:
+    Without a connection passed in, the sink keeps its own and rides out database
+    blips: transient errors are retried for ``retry_window_s`` seconds (see
+    :mod:`streamsift.store.retry`); each attempt writes the whole batch again in
+    one transaction, which the idempotent inserts make safe.
+    """
+
+    def __init__(self, connect_kwargs: dict[str, Any], raw_table: str, *, retry_window_s: float = 0.0) -> None:
         self.connect_kwargs = connect_kwargs
         self.table = validate_identifier(raw_table)
+        self.retry_window_s = retry_window_s
+        self._holder = ConnectionHolder(connect_kwargs)
 
     def write(self, messages: list[KafkaMessage], conn: psycopg.Connection | None = None) -> WriteResult:
         rows = rows_from_messages(messages)
-        result = WriteResult(messages=len(messages))
-        if conn is None:
-            with psycopg.connect(**self.connect_kwargs) as own:
-                self._write(own, rows, result)
+        if conn is not None:
+            result = self._write(conn, rows)
         else:
-            self._write(conn, rows, result)
+            result = write_with_retry(
+                lambda: self._write(self._holder.get(), rows),
+                window_s=self.retry_window_s,
+                target=str(self.connect_kwargs.get("conninfo", "PostgreSQL")),
+                what=f"writing {len(messages)} messages",
+                on_retry=self._holder.reset,
+            )
+        result.messages = len(messages)
         return result
 
-    def _write(self, conn: psycopg.Connection, rows: BatchRows, result: WriteResult) -> None:
+    def close(self) -> None:
+        self._holder.close()
+
+    def _write(self, conn: psycopg.Connection, rows: BatchRows) -> WriteResult:
+        result = WriteResult()
         with conn.transaction(), conn.cursor() as cur:
             if rows.tweets:
                 fresh = self._unseen(cur, rows.tweets)
@@ -160,6 +178,7 @@ class RawTweetSink:
                     rows.dead,
                 )
                 result.dead_letters = len(rows.dead)
+        return result
 
     def _unseen(self, cur: psycopg.Cursor, tweets: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """The batch without in-batch repeats (first offset wins) and without ids already stored."""

@@ -52,16 +52,18 @@ class IngestStats:
         }
 
 
-def _partition_writer(kwargs: dict[str, Any], table: str):
+def _partition_writer(kwargs: dict[str, Any], table: str, retry_window_s: float):
     """The function each executor runs on its Arrow batches (must be picklable)."""
 
     def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import psycopg
         import pyarrow as pa
 
+        from streamsift.logs import configure_worker_logging
+
+        configure_worker_logging()
         total = WriteResult()
-        sink = RawTweetSink(kwargs, table)
-        with psycopg.connect(**kwargs) as conn:
+        sink = RawTweetSink(kwargs, table, retry_window_s=retry_window_s)
+        try:
             for batch in batches:
                 cols = batch.to_pydict()
                 msgs = [
@@ -75,7 +77,9 @@ def _partition_writer(kwargs: dict[str, Any], table: str):
                         strict=True,
                     )
                 ]
-                total += sink.write(msgs, conn)
+                total += sink.write(msgs)
+        finally:
+            sink.close()
         yield pa.RecordBatch.from_pydict(
             {k: [getattr(total, k)] for k in ("messages", "inserted", "duplicates", "dead_letters", "urls")}
         )
@@ -110,14 +114,14 @@ def run_ingest(
 
     Without ``until_idle`` it runs until stopped (Ctrl-C) or ``timeout_s`` passes.
     """
-    from streamsift.infra.spark import get_spark
+    from streamsift.infra.spark import await_query, get_spark
 
     table = table or raw_table(settings.dataset.prefix, settings.dataset.version)
     with connect(settings.postgres) as conn:
         ensure_ingest_schema(conn, table)
     spark = spark or get_spark(settings, app_name="streamsift-ingest")
     kwargs = connect_kwargs(settings.postgres)
-    writer = _partition_writer(kwargs, table)
+    writer = _partition_writer(kwargs, table, settings.ingest.sink_retry_s)
     stats = IngestStats(totals=WriteResult())
     start = time.perf_counter()
 
@@ -156,18 +160,7 @@ def run_ingest(
         writer_stream = writer_stream.trigger(processingTime=settings.ingest.trigger_interval)
     query = writer_stream.start()
     log.info("ingesting %s → %s (checkpoint %s)", topic or settings.kafka.topic_raw, table, checkpoint)
-    try:
-        query.awaitTermination(timeout_s) if timeout_s else query.awaitTermination()
-    except KeyboardInterrupt:
-        log.warning("interrupted: stopping the ingest query")
-    finally:
-        if query.isActive:
-            query.stop()
-    exc = query.exception()
-    if exc is not None:
-        from streamsift.errors import StreamsiftError
-
-        raise StreamsiftError(f"the ingest query failed: {str(exc).splitlines()[0]}")
+    await_query(query, what="the ingest query", settings=settings, timeout_s=timeout_s)
     stats.seconds = time.perf_counter() - start
     return stats
 
