@@ -209,3 +209,48 @@ def test_lf_module_that_fails_to_import(infra_settings, table_version):
     s = s.model_copy(update={"labeling": s.labeling.model_copy(update={"lf_modules": ["no_such_lf_module_x"]})})
     with pytest.raises(LabelingError, match="cannot import labeling-function module 'no_such_lf_module_x'"):
         run_labeling(s)
+
+
+def test_import_golden_sets_labels_in_every_split_all_or_nothing(infra_settings, table_version, tmp_path):
+    from streamsift.labeling.golden import GoldenFileError, import_golden
+
+    s = with_version(infra_settings, table_version)
+    fill_raw(s, 1500, seed=37)
+    prepare_dataset(s)
+    by_split = {
+        split: [
+            r[0]
+            for r in q(
+                s,
+                sql.SQL("SELECT tweet_id FROM {} ORDER BY tweet_id LIMIT 3").format(
+                    sql.Identifier(split_table(split, table_version))
+                ),
+            )
+        ]
+        for split in SPLITS
+    }
+    lines = [f"{tid},{'ai' if k % 2 else 'not_ai'}" for split in SPLITS for k, tid in enumerate(by_split[split])]
+    good = tmp_path / "golden.csv"
+    good.write_text("tweet_id,label\n" + "\n".join(lines) + "\n99,ai\n7,ambiguous\n")
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("tweet_id,label\n" + "\n".join(lines) + "\n8,robots\n")
+    with pytest.raises(GoldenFileError, match="unknown class 'robots'"):
+        import_golden(s, bad)
+    assert all(
+        q(s, sql.SQL("SELECT count(golden_label) FROM {}").format(sql.Identifier(split_table(sp, table_version))))[0][0]
+        == 0
+        for sp in SPLITS
+    )
+
+    r = import_golden(s, good, annotator="alice")
+    assert r.matched == {split: 3 for split in SPLITS} and r.unmatched == 1 and r.skipped == 1
+    for split in SPLITS:
+        rows = q(
+            s,
+            sql.SQL(
+                "SELECT tweet_id, golden_label, annotator FROM {} WHERE golden_label IS NOT NULL ORDER BY tweet_id"
+            ).format(sql.Identifier(split_table(split, table_version))),
+        )
+        assert [(t, g) for t, g, _ in rows] == [(tid, k % 2) for k, tid in enumerate(by_split[split])]
+        assert {a for _, _, a in rows} == {"import:alice"}

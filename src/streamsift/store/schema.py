@@ -142,4 +142,40 @@ def ensure_ingest_schema(conn: psycopg.Connection, raw_table: str) -> None:
         conn.execute(_DEAD_LETTERS_DDL)
 
 
-__all__ = ["RAW_COLUMNS", "RAW_TYPES", "URL_COLUMNS", "URL_TYPES", "ensure_ingest_schema"]
+_ANNOTATION_DDL = """
+CREATE TABLE IF NOT EXISTS annotations (
+    table_name text NOT NULL, tweet_id bigint NOT NULL, annotator text NOT NULL, label smallint NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_name, tweet_id, annotator));
+CREATE TABLE IF NOT EXISTS annotation_events (
+    id bigserial PRIMARY KEY, table_name text NOT NULL, tweet_id bigint NOT NULL, annotator text NOT NULL,
+    action text NOT NULL, new_label smallint, prev_golden smallint, prev_annotator text,
+    prev_annotated_at timestamptz, prev_own_label smallint, undone boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX IF NOT EXISTS annotation_events_undo_idx ON annotation_events (annotator, table_name, id DESC)
+    WHERE NOT undone;
+CREATE INDEX IF NOT EXISTS annotation_events_review_idx ON annotation_events (table_name, tweet_id)
+    WHERE action = 'review' AND NOT undone;
+CREATE TABLE IF NOT EXISTS assignments (
+    table_name text NOT NULL, tweet_id bigint NOT NULL, annotator text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_name, tweet_id, annotator));
+CREATE INDEX IF NOT EXISTS assignments_annotator_idx ON assignments (annotator, table_name);
+"""
+
+
+def ensure_annotation_schema(conn: psycopg.Connection) -> None:
+    """The annotation tables (labels per annotator, the event log for undo/review, assignments)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.web.schema'))")
+        for stmt in _ANNOTATION_DDL.split(";"):
+            if stmt.strip():
+                conn.execute(stmt)
+
+
+__all__ = [
+    "RAW_COLUMNS",
+    "RAW_TYPES",
+    "URL_COLUMNS",
+    "URL_TYPES",
+    "ensure_annotation_schema",
+    "ensure_ingest_schema",
+]

@@ -34,30 +34,12 @@ from sklearn.metrics import cohen_kappa_score
 from streamsift.config import Settings
 from streamsift.errors import StreamsiftError
 from streamsift.store.connection import connect_kwargs, table_exists
+from streamsift.store.schema import ensure_annotation_schema
 
 log = logging.getLogger(__name__)
 
 SPLIT_TABLE = re.compile(r"^(test|dev|snorkel_train|train)_dataset_(\d{1,9})$")
 QUEUES = ("unlabelled", "uncertain", "conflicts", "review", "assigned", "search")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS annotations (
-    table_name text NOT NULL, tweet_id bigint NOT NULL, annotator text NOT NULL, label smallint NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_name, tweet_id, annotator));
-CREATE TABLE IF NOT EXISTS annotation_events (
-    id bigserial PRIMARY KEY, table_name text NOT NULL, tweet_id bigint NOT NULL, annotator text NOT NULL,
-    action text NOT NULL, new_label smallint, prev_golden smallint, prev_annotator text,
-    prev_annotated_at timestamptz, prev_own_label smallint, undone boolean NOT NULL DEFAULT false,
-    created_at timestamptz NOT NULL DEFAULT now());
-CREATE INDEX IF NOT EXISTS annotation_events_undo_idx ON annotation_events (annotator, table_name, id DESC)
-    WHERE NOT undone;
-CREATE INDEX IF NOT EXISTS annotation_events_review_idx ON annotation_events (table_name, tweet_id)
-    WHERE action = 'review' AND NOT undone;
-CREATE TABLE IF NOT EXISTS assignments (
-    table_name text NOT NULL, tweet_id bigint NOT NULL, annotator text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (table_name, tweet_id, annotator));
-CREATE INDEX IF NOT EXISTS assignments_annotator_idx ON assignments (annotator, table_name);
-"""
 
 
 class AnnotationError(StreamsiftError):
@@ -103,11 +85,8 @@ class AnnotationStore:
         )
         self._indexed: set[str] = set()
         self._cache: dict[tuple[str, ...], tuple[float, Any]] = {}
-        with self.conn() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.web.schema'))")
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
+        with self.conn() as conn:
+            ensure_annotation_schema(conn)
 
     @contextmanager
     def conn(self) -> Iterator[psycopg.Connection]:
@@ -507,55 +486,27 @@ class AnnotationStore:
         Every row is checked first; any unknown id, unknown class or malformed row rejects the whole
         file with the list of problems, and nothing is applied.
         """
+        from streamsift.labeling.golden import GoldenFileError, apply_golden, parse_golden
+
         t = self.table(table)
         try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise AnnotationError("the file is not UTF-8 text") from None
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames or "tweet_id" not in reader.fieldnames or "label" not in reader.fieldnames:
-            raise AnnotationError("the CSV needs a header with the columns tweet_id and label")
-        wanted: dict[int, int] = {}
-        problems: list[str] = []
-        for n, row in enumerate(reader, start=2):
-            raw_id, raw_label = (row.get("tweet_id") or "").strip(), (row.get("label") or "").strip()
-            try:
-                tid = int(raw_id)
-            except ValueError:
-                problems.append(f"line {n}: tweet_id {raw_id[:30]!r} is not a number")
-                continue
-            if raw_label in self.classes:
-                wanted[tid] = self.classes.index(raw_label)
-            elif raw_label.isdigit() and int(raw_label) < len(self.classes):
-                wanted[tid] = int(raw_label)
-            else:
-                problems.append(f"line {n}: unknown class {raw_label[:30]!r} (expected one of {self.classes})")
-        if not wanted and not problems:
+            parsed = parse_golden(data, self.classes, fmt="csv", skip=())
+        except GoldenFileError as exc:
+            raise AnnotationError(f"import rejected, {exc.args[0]}") from None
+        if not parsed.labels and not parsed.problems:
             raise AnnotationError("the CSV has no rows")
+        wanted, problems = parsed.labels, list(parsed.problems)
         with self.conn() as conn, conn.transaction():
-            if wanted:
-                known = {
-                    r["tweet_id"]
-                    for r in conn.execute(
-                        sql.SQL("SELECT tweet_id FROM {} WHERE tweet_id = ANY(%s)").format(t), (list(wanted),)
-                    ).fetchall()
-                }
-                problems += [f"tweet_id {tid} is not in {table}" for tid in wanted if tid not in known]
+            known = {
+                r["tweet_id"]
+                for r in conn.execute(
+                    sql.SQL("SELECT tweet_id FROM {} WHERE tweet_id = ANY(%s)").format(t), (list(wanted),)
+                ).fetchall()
+            }
+            problems += [f"tweet_id {tid} is not in {table}" for tid in wanted if tid not in known]
             if problems:
                 raise AnnotationError(
                     f"import rejected, nothing applied: {len(problems)} problem(s)", details=problems[:200]
                 )
-            who = f"import:{annotator}"
-            with conn.cursor() as cur:
-                cur.executemany(
-                    sql.SQL(
-                        "UPDATE {} SET golden_label = %s, annotator = %s, annotated_at = now() WHERE tweet_id = %s"
-                    ).format(t),
-                    [(label, who, tid) for tid, label in wanted.items()],
-                )
-                cur.executemany(
-                    "INSERT INTO annotations (table_name, tweet_id, annotator, label) VALUES (%s, %s, %s, %s) "
-                    "ON CONFLICT (table_name, tweet_id, annotator) DO UPDATE SET label = EXCLUDED.label",
-                    [(table, tid, who, label) for tid, label in wanted.items()],
-                )
+            apply_golden(conn, table, wanted, f"import:{annotator}")
         return len(wanted)

@@ -1,0 +1,5 @@
+"""``python -m streamsift.cli``."""
+
+from streamsift.cli import main
+
+main()
