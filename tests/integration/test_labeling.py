@@ -88,9 +88,11 @@ def test_prepare_shrinks_small_data_with_a_warning(infra_settings, table_version
     fill_raw(s, 600, seed=32)
     with caplog.at_level(logging.WARNING):
         r = prepare_dataset(s)
-    assert r.shrunk and "shrunk in proportion" in caplog.text
-    assert 0 < r.sizes["test"] < 1000 and r.sizes["train"] >= 0.39 * r.dedup_rows
-    assert r.sizes["snorkel_train"] == pytest.approx(10 * r.sizes["test"], abs=10)
+    assert r.shrunk and "split sizes shrunk" in caplog.text
+    n = r.dedup_rows
+    assert 0 < r.sizes["test"] < 1000 and r.sizes["train"] >= 0.7 * n - 1  # train keeps most of small data
+    assert r.sizes["test"] == pytest.approx(2 * r.sizes["dev"], abs=1)  # the eval splits keep their ratio
+    assert r.sizes["test"] + r.sizes["dev"] <= 0.2 * n and r.sizes["snorkel_train"] > 0
 
 
 def test_prepare_without_raw_data(infra_settings, table_version):

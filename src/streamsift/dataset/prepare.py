@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("test", "dev", "snorkel_train", "train")
 #: The fixed-size splits never take more than this share of the data; train keeps the rest.
-MAX_FIXED_SHARE = 0.6
+MAX_FIXED_SHARE = 0.3
+#: Of that share, test and dev together take at most this share of the data.
+MAX_EVAL_SHARE = 0.2
 
 
 class DatasetError(StreamsiftError):
@@ -56,14 +58,22 @@ class SplitSizes:
 
 
 def plan_sizes(n: int, ds: DatasetSettings) -> SplitSizes:
-    """Split sizes for ``n`` rows: the configured sizes, shrunk in proportion when the data is small."""
+    """Split sizes for ``n`` rows: the configured sizes, or, when the data is small, smaller ones.
+
+    Training data matters most on small data, so train always keeps at least
+    ``1 - MAX_FIXED_SHARE`` of the rows. test and dev shrink together (keeping their ratio)
+    to at most ``MAX_EVAL_SHARE`` of the rows; snorkel_train shrinks first, to what is left
+    (the LabelModel needs no labels, so ``label`` then fits it on train's votes too).
+    """
     wanted = ds.test_size + ds.dev_size + ds.snorkel_train_size
     if n <= 0:
         return SplitSizes(0, 0, 0, 0)
     if wanted <= MAX_FIXED_SHARE * n:
         return SplitSizes(ds.test_size, ds.dev_size, ds.snorkel_train_size, n - wanted)
-    f = MAX_FIXED_SHARE * n / wanted
-    test, dev, snorkel = int(ds.test_size * f), int(ds.dev_size * f), int(ds.snorkel_train_size * f)
+    evaluation = ds.test_size + ds.dev_size
+    f = min(1.0, MAX_EVAL_SHARE * n / evaluation) if evaluation else 1.0
+    test, dev = int(ds.test_size * f), int(ds.dev_size * f)
+    snorkel = min(ds.snorkel_train_size, max(0, int(MAX_FIXED_SHARE * n) - test - dev))
     return SplitSizes(test, dev, snorkel, n - test - dev - snorkel, shrunk=True)
 
 
@@ -155,8 +165,8 @@ def prepare_dataset(settings: Settings, *, raw_version: int | None = None) -> Pr
             sizes = plan_sizes(n, ds)
             if sizes.shrunk:
                 log.warning(
-                    "only %d distinct tweets: split sizes shrunk in proportion to test=%d dev=%d "
-                    "snorkel_train=%d train=%d (configured %d/%d/%d)",
+                    "only %d distinct tweets: split sizes shrunk to test=%d dev=%d "
+                    "snorkel_train=%d train=%d (configured %d/%d/%d; train keeps at least 70%%)",
                     n,
                     sizes.test,
                     sizes.dev,

@@ -298,7 +298,13 @@ def run_labeling(settings: Settings, *, progress: Progress | None = None) -> Lab
 
     t2 = time.perf_counter()
     progress("fitting the LabelModel", None)
-    model = fit_label_model(L["snorkel_train"], k, epochs=ls.epochs, lr=ls.learning_rate, seed=ls.seed)
+    # The LabelModel needs no labels: when snorkel_train was shrunk on small data, fit it on the train
+    # split's votes too rather than on a few hundred rows.
+    fit_on = L["snorkel_train"]
+    if len(fit_on) < settings.dataset.snorkel_train_size and len(L["train"]):
+        fit_on = np.vstack([fit_on, L["train"]])
+        log.info("fitting the LabelModel on snorkel_train + train (%d rows): snorkel_train is small", len(fit_on))
+    model = fit_label_model(fit_on, k, epochs=ls.epochs, lr=ls.learning_rate, seed=ls.seed)
     weak_lfs = inverted_lfs(model, [lf.name for lf in lfs])
     if weak_lfs:
         log.warning("the LabelModel learned these LFs as worse than chance: %s", ", ".join(weak_lfs))
