@@ -228,14 +228,27 @@ class ModelSettings(_Section):
     models_dir: Path = Path("models")
     #: Texts are cut to this many characters before tokenizing (X's maximum is 25,000).
     max_chars: int = Field(default=2000, ge=16)
-    #: Token features per text the network sees.
-    max_tokens: int = Field(default=96, ge=8, le=1024)
+    #: Tokens per text the network sees (a tweet has ~25; longer texts are cut).
+    max_tokens: int = Field(default=64, ge=8, le=1024)
     max_vocab: int = Field(default=50_000, ge=100)
-    dim: int = Field(default=64, ge=8)
+    #: Buckets for words outside the vocabulary and for word bigrams (hashed).
+    hash_buckets: int = Field(default=1 << 16, ge=16)
+    bigram_buckets: int = Field(default=1 << 18, ge=16)
+    dim: int = Field(default=32, ge=4)
+    hidden: int = Field(default=32, ge=2)
+    #: At most this many passes over the training rows ...
     epochs: int = Field(default=8, ge=1)
-    patience: int = Field(default=2, ge=1)
+    #: ... but at least this many optimiser steps, however small the data.
+    min_steps: int = Field(default=300, ge=1)
+    #: Score dev every N steps; stop when the smoothed dev score has not improved for patience_steps.
+    eval_every: int = Field(default=50, ge=1)
+    patience_steps: int = Field(default=600, ge=1)
     batch_size: int = Field(default=256, ge=8)
     learning_rate: float = Field(default=3e-3, gt=0)
+    #: Class-balanced loss: weights (n / (k * n_class)) ** class_balance; 0 = off, 1 = fully balanced.
+    class_balance: float = Field(default=0.5, ge=0, le=1)
+    #: Weight of a golden label in train (a weak label weighs its probability, at most 1).
+    golden_weight: float = Field(default=5.0, gt=0)
     #: Weight each training example by the probability of its weak label.
     weight_by_prob: bool = True
     seed: int = 42

@@ -102,7 +102,7 @@ def test_onnx_matches_pytorch_on_1000_texts(model_settings, trained):
     clf, _ = load_classifier(model_settings, trained.version)
     onnx_probs = clf.predict_proba(texts)
     saved = torch.load(Path(trained.path, "model.pt"), weights_only=False)
-    model = TweetClassifier(**{k: v for k, v in saved["config"].items()})
+    model = TweetClassifier.from_config(saved["config"])
     model.load_state_dict(saved["state_dict"])
     model.eval()
     ids, _ = clf.tokenizer.encode(texts)

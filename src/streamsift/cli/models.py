@@ -22,15 +22,23 @@ app.add_typer(models_app, name="models")
 
 
 @app.command("train")
-def train_cmd() -> None:
-    """Train the neural classifier on train_dataset_<v> (weak labels; golden where present) with the
-    TF-IDF + logistic-regression baseline beside it, evaluate both on test, and register the model
-    (ONNX + tokenizer + metrics + plots) as a new candidate version."""
+def train_cmd(
+    force: Annotated[
+        bool, typer.Option("--force", help="Register the model even if it is no better than the majority class.")
+    ] = False,
+) -> None:
+    """Train the neural classifier on train_dataset_<v> (weak labels; golden ones weigh more) with the
+    TF-IDF + logistic-regression baseline beside it, evaluate on test and on every golden label it did not
+    train on (beside the labeling functions, with 95% intervals), and register it as a new candidate.
+
+    A network that does no better on dev than the majority class, or clearly worse than the baseline, is
+    not registered unless --force.
+    """
     from streamsift.models.train import train
 
     s = STATE.settings()
     with progress_bar(None, "training") as bar:
-        r = train(s, progress=rich_progress_hook(bar))
+        r = train(s, progress=rich_progress_hook(bar), force=force)
     test = r.metrics["test"]
     table = Table("on test (" + test["labels"] + " labels)", "accuracy", "macro F1", "weighted F1", "ROC-AUC")
     # against weak test labels the weak labels are trivially perfect: compare them only on golden ones
@@ -50,6 +58,28 @@ def train_cmd() -> None:
             "" if auc is None else f"{auc:.3f}",
         )
     console.print(table)
+    golden = r.metrics.get("golden_comparison")
+    if golden:
+        first = next(iter(golden["scores"].values()))
+        gt = Table(
+            f"on {golden['rows']} golden labels ({golden['from']})",
+            "precision",
+            "recall",
+            f"F1 ({first['scored']})",
+            "F1 95% interval",
+        )
+        for name, m in golden["scores"].items():
+            lo, hi = m["f1_ci"]
+            gt.add_row(name, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", f"{lo:.3f}–{hi:.3f}")
+        console.print(gt)
+    else:
+        console.print("no golden labels outside train: import some (`streamsift label import-golden`) or use the UI")
+    g = r.metrics["guard"]
+    console.print(
+        f"dev ({g['labels']} labels, {g['metric']}): network {g['neural']:.3f}, baseline "
+        f"{g['baseline_tfidf_logreg']:.3f}, majority class {g['majority_class']:.3f}"
+        + ("  [forced past the guard]" if g["forced"] else "")
+    )
     console.print(f"registered {s.model.name} version {r.version} (candidate) at {r.path}")
     console.print(f"seconds: {r.seconds}; promote with `streamsift models promote {r.version}`")
 

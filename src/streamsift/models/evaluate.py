@@ -115,3 +115,45 @@ def evaluate_model(
     errors.to_csv(out_dir / "worst_errors.csv", index=False)
     result["worst_errors"] = str(out_dir / "worst_errors.csv")
     return result
+
+
+def bootstrap_scores(
+    y: np.ndarray, preds: dict[str, np.ndarray], classes: list[str], *, n_boot: int = 1000, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """Precision, recall and F1 of several predictors on the same rows, with bootstrap 95% intervals.
+
+    Binary label spaces score the positive class (the last one); others the macro average.
+    A prediction of -1 (no label, e.g. every LF abstained) counts as the first class.
+    The resamples are shared by all predictors, so their intervals are comparable.
+    """
+    from sklearn.metrics import precision_recall_fscore_support
+
+    labels = list(range(len(classes)))
+    binary = len(classes) == 2
+
+    def prf(yt: np.ndarray, yp: np.ndarray) -> tuple[float, float, float]:
+        if binary:
+            p, r, f, _ = precision_recall_fscore_support(yt, yp, labels=[1], average=None, zero_division=0)
+            return float(p[0]), float(r[0]), float(f[0])
+        p, r, f, _ = precision_recall_fscore_support(yt, yp, labels=labels, average="macro", zero_division=0)
+        return float(p), float(r), float(f)
+
+    rng = np.random.default_rng(seed)
+    samples = [rng.integers(0, len(y), len(y)) for _ in range(n_boot)] if len(y) else []
+    out: dict[str, dict[str, Any]] = {}
+    for name, pred in preds.items():
+        pred = np.where(pred < 0, 0, pred)
+        p, r, f = prf(y, pred)
+        boot = np.array([prf(y[i], pred[i]) for i in samples]) if samples else np.zeros((1, 3))
+        lo, hi = np.percentile(boot, [2.5, 97.5], axis=0)
+        out[name] = {
+            "precision": p,
+            "recall": r,
+            "f1": f,
+            "precision_ci": [float(lo[0]), float(hi[0])],
+            "recall_ci": [float(lo[1]), float(hi[1])],
+            "f1_ci": [float(lo[2]), float(hi[2])],
+            "n": len(y),
+            "scored": f"{classes[1]} (positive class)" if binary else "macro average",
+        }
+    return out

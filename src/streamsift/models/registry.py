@@ -9,17 +9,13 @@ was in production before the current one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import shutil
-import subprocess
 import tempfile
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -60,48 +56,29 @@ def ensure_schema(conn: psycopg.Connection) -> None:
                 conn.execute(stmt)
 
 
-def _git_commit() -> dict[str, Any]:
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    if commit.returncode != 0:
-        return {"commit": None, "dirty": None}
-    return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
-
-
-def data_fingerprint(table: str, rows: pd.DataFrame) -> dict[str, Any]:
-    h = hashlib.sha256()
-    for tid, y in zip(rows["tweet_id"], rows["y"], strict=True):
-        h.update(f"{tid}:{y}\n".encode())
-    return {"table": table, "rows": len(rows), "sha256": h.hexdigest()}
-
-
-def register(
-    settings: Settings,
-    *,
-    model: Any,
-    tokenizer: Any,
-    metrics: dict[str, Any],
-    evaluate: Callable[[Path], dict[str, Any]],
-    train_df: pd.DataFrame,
-) -> Any:
-    """Write a new version's folder atomically and record it as a ``candidate``."""
-    import torch
-
-    from streamsift.models.network import ONNX_OPSET, export_onnx
-    from streamsift.models.train import TrainResult
-
+def staging_dir(settings: Settings) -> Path:
+    """A fresh folder inside the model store where training writes a version's files before
+    :func:`register` renames it into place (same file system, so the rename is atomic)."""
     root = models_root(settings)
     root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+
+
+@dataclass
+class Registered:
+    """Where :func:`register` put a new version."""
+
+    version: int
+    path: str
+
+
+def register(settings: Settings, staged: Path, *, metrics: dict[str, Any], fingerprint: dict[str, Any]) -> Registered:
+    """Store a version whose files training wrote into ``staged``: rename it to ``<root>/<version>``
+    and record it as a ``candidate``, atomically (a failed insert moves nothing)."""
+    staged = Path(staged)
+    if not (staged / "model.onnx").is_file():
+        raise RegistryError(f"{staged} has no model.onnx: not a model folder")
+    root = models_root(settings)
     with connect(settings.postgres) as conn:
         ensure_schema(conn)
         with conn.transaction():
@@ -111,33 +88,7 @@ def register(
             ).fetchone()[0]
             dir_max = max((int(p.name) for p in root.iterdir() if p.name.isdigit()), default=0)
             version = max(db_max, dir_max) + 1
-            tmp = Path(tempfile.mkdtemp(prefix=f".v{version}-", dir=root))
-            try:
-                export_onnx(model, str(tmp / "model.onnx"), tokenizer.max_len)
-                torch.save({"state_dict": model.state_dict(), "config": model.config}, tmp / "model.pt")
-                tokenizer.save(tmp / "tokenizer.json")
-                evaluation = evaluate(tmp / "reports")
-                metrics = {**metrics, "test": evaluation, "onnx_opset": ONNX_OPSET}
-                fingerprint = {
-                    "data": data_fingerprint(metrics["train"]["table"], train_df),
-                    "code": _git_commit(),
-                }
-                config = {
-                    "model": settings.model.model_dump(mode="json"),
-                    "labeling_classes": list(settings.labeling.classes),
-                    "dataset_version": settings.dataset.version,
-                }
-                for name, data in (
-                    ("metrics.json", metrics),
-                    ("fingerprint.json", fingerprint),
-                    ("config.json", config),
-                ):
-                    (tmp / name).write_text(json.dumps(data, indent=2, default=str))
-                final = root / str(version)
-                tmp.rename(final)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
+            final = root / str(version)
             conn.execute(
                 "INSERT INTO model_registry (name, version, stage, path, metrics, fingerprint) "
                 "VALUES (%s, %s, 'candidate', %s, %s, %s)",
@@ -148,8 +99,9 @@ def register(
                 " VALUES (%s, %s, NULL, 'candidate')",
                 (settings.model.name, version),
             )
+            staged.rename(final)  # last: if it fails, the transaction rolls back too
     log.info("registered %s version %d at %s", settings.model.name, version, final)
-    return TrainResult(version, str(final), metrics, metrics.get("seconds", {}))
+    return Registered(version, str(final))
 
 
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
