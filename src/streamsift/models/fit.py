@@ -93,13 +93,19 @@ def fit_network(
     per_epoch = max(1, math.ceil(len(X) / cfg.batch_size))
     total = planned_steps(len(X), cfg)
     warmup = max(1, total // 20)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt,
-        lambda s: (
-            (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, total - warmup)))
-        ),
-    )
+    sparse = [p for n, p in model.named_parameters() if n.startswith("embedding.")]
+    dense = [p for n, p in model.named_parameters() if not n.startswith("embedding.")]
+    opts = [
+        torch.optim.SparseAdam(sparse, lr=cfg.learning_rate),
+        torch.optim.AdamW(dense, lr=cfg.learning_rate, weight_decay=cfg.weight_decay),
+    ]
+
+    def lr_factor(s: int) -> float:  # linear warm-up, then cosine decay to 0 over the planned steps
+        if s < warmup:
+            return (s + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, total - warmup)))
+
+    scheds = [torch.optim.lr_scheduler.LambdaLR(o, lr_factor) for o in opts]
     log.info(
         "training: %d rows, %d steps planned (%d per epoch), class weights %s",
         len(X),
@@ -142,12 +148,14 @@ def fit_network(
             order, pos = rng.permutation(len(X)), 0
         idx = torch.from_numpy(order[pos : pos + cfg.batch_size])
         pos += cfg.batch_size
-        opt.zero_grad()
+        for o in opts:
+            o.zero_grad()
         loss = torch.nn.functional.cross_entropy(model.logits(Xt[idx]), yt[idx], reduction="none")
         loss = (loss * weights[idx]).sum() / weights[idx].sum()
         loss.backward()
-        opt.step()
-        sched.step()
+        for o, sch in zip(opts, scheds, strict=True):
+            o.step()
+            sch.step()
         step += 1
         running = float(loss.item()) if step == 1 else 0.9 * running + 0.1 * float(loss.item())
         advance(1)

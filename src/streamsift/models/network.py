@@ -35,7 +35,8 @@ class TweetClassifier(nn.Module):
     ):
         super().__init__()
         self.vocab_size, self.bigram_buckets = vocab_size, bigram_buckets
-        self.embedding = nn.Embedding(vocab_size + bigram_buckets, dim, padding_idx=0)
+        # sparse gradients: a step updates only the rows of the ids in its batch (fit.py uses SparseAdam)
+        self.embedding = nn.Embedding(vocab_size + bigram_buckets, dim, padding_idx=0, sparse=True)
         nn.init.normal_(self.embedding.weight, std=0.05)
         with torch.no_grad():
             self.embedding.weight[0].zero_()
