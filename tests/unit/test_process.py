@@ -34,3 +34,10 @@ def test_tail(tmp_path):
     f.write_text("\n".join(str(i) for i in range(100)))
     assert tail(f, 3) == "97\n98\n99"
     assert tail(tmp_path / "missing") == ""
+
+
+def test_kafka_cluster_ids_never_look_like_an_option():
+    from streamsift.infra.kafka import new_cluster_id
+
+    ids = [new_cluster_id() for _ in range(5000)]  # 1 in 64 random ids starts with "-"
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids) and len(set(ids)) == 5000

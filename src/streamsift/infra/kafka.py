@@ -73,8 +73,15 @@ def find_java() -> str:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: a random UUID as 22 characters of URL-safe base64."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id: a random UUID as 22 characters of URL-safe base64.
+
+    Never starting with ``-`` (as Kafka's own ``Uuid.randomUuid``): the storage tool's argument
+    parser would take such an id for an option, and one start in 64 failed that way.
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 class KafkaBroker:
@@ -295,8 +302,7 @@ class KafkaBroker:
             f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
             "kafka.tools.StorageTool",
             "format",
-            "-t",
-            new_cluster_id(),
+            f"--cluster-id={new_cluster_id()}",
             "-c",
             str(self.props_file),
             "--standalone",
