@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,17 +35,24 @@ def make_settings(state_dir: Path, **overrides) -> Settings:
     return load_settings(Path(os.devnull), **base)
 
 
-@pytest.fixture(scope="session")
-def infra_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """Settings of a private, running infrastructure (Kafka + PostgreSQL)."""
+@contextmanager
+def running_infra(state_dir: Path) -> Iterator[Settings]:
+    """Kafka + PostgreSQL on free ports with their own state folder, stopped and wiped afterwards."""
     from streamsift.infra import down, up
 
-    settings = make_settings(tmp_path_factory.mktemp("state"))
+    settings = make_settings(state_dir)
     try:
         up(settings)
         yield settings
     finally:
         down(settings, wipe=True)
+
+
+@pytest.fixture(scope="session")
+def infra_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings of a private, running infrastructure (Kafka + PostgreSQL)."""
+    with running_infra(tmp_path_factory.mktemp("state")) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")

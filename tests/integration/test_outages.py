@@ -19,11 +19,11 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from streamsift.config import Settings
-from streamsift.infra import KafkaBroker, PostgresServer, down, up
+from streamsift.infra import KafkaBroker, PostgresServer
 from streamsift.ingest.producer import produce
 from streamsift.sources.synthetic import generate
 from streamsift.store.tables import raw_table
-from tests.conftest import make_settings
+from tests.conftest import running_infra
 from tests.integration.helpers import settings_env
 from tests.integration.test_ingest import _counts, _expected
 
@@ -35,12 +35,8 @@ RATE = 400.0  # records/s: the stream lasts 30 s, so an outage lands in its midd
 
 @pytest.fixture(scope="module")
 def private_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    settings = make_settings(tmp_path_factory.mktemp("outage-state"))
-    try:
-        up(settings)
+    with running_infra(tmp_path_factory.mktemp("outage-state")) as settings:
         yield settings
-    finally:
-        down(settings, wipe=True)
 
 
 class IngestProcess:
