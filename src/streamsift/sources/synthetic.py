@@ -7,6 +7,11 @@ retweets and quotes of extended tweets, hashtags, mentions, emoji, other languag
 exact duplicates (the same tweet delivered twice), near duplicates (same text, new
 id) and a small share of malformed records. The same seed gives the same stream.
 
+Real vocabulary: a third of the non-AI tweets are everyday chatter drawn from English word
+frequencies (wordfreq's list, topic words removed), and half the AI tweets carry everyday
+words around their topic, so a model trained on this stream alone learns that everyday
+words are no evidence either way (``bench/synthetic_on_real.py`` measures it on real tweets).
+
 :func:`generate` also yields what each record is (``kind``, ``topic``), so tests
 know the exact expected outcome of ingesting it.
 """
@@ -17,6 +22,8 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from itertools import accumulate
 
 import orjson
 
@@ -232,6 +239,26 @@ def _v1_time(dt: datetime) -> str:
     return f"{_DAYS[dt.weekday()]} {_MONTHS[dt.month - 1]} {dt.day:02d} {dt:%H:%M:%S} +0000 {dt.year}"
 
 
+#: Words that are AI / data-science evidence on their own (or in an easy bigram): kept out of everyday text.
+_TOPIC_WORDS = frozenset(
+    (  # noqa: SIM905 - a word list reads better as text
+        "ai ml nlp llm gpt data learning learn machine machines model models deep science vision language network "
+        "networks training computer computers neural intelligence artificial algorithm algorithms analytics robot "
+        "robots robotics automation automated python statistics bot bots tech technology digital smart software "
+        "code coding predict prediction predictions research scientist scientists engineer engineering analysis cloud"
+    ).split()
+)
+
+
+@cache
+def _everyday_words() -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """English everyday vocabulary (wordfreq's frequency list) without topic words, with Zipf-like weights."""
+    from wordfreq import top_n_list
+
+    words = tuple(w for w in top_n_list("en", 5000) if len(w) > 1 and w.isalpha() and w not in _TOPIC_WORDS)
+    return words, tuple(accumulate(1.0 / (rank + 20) for rank in range(len(words))))
+
+
 class _Gen:
     def __init__(self, seed: int, ai_share: float, v2_share: float) -> None:
         self.rng = random.Random(seed)
@@ -249,6 +276,11 @@ class _Gen:
             user=r.choice(USERS),
             slug=f"{r.choice(['a', 'b', 'x', 'k'])}{r.randrange(10**6)}",
         )
+
+    def everyday(self, lo: int, hi: int) -> str:
+        """A run of everyday English words drawn by frequency (real vocabulary, not templates)."""
+        words, cum = _everyday_words()
+        return " ".join(self.rng.choices(words, cum_weights=cum, k=self.rng.randint(lo, hi)))
 
     def text(self, ai: bool) -> tuple[str, list[str], str | None]:
         """(text without t.co links, expanded links, lang)."""
@@ -271,6 +303,14 @@ class _Gen:
                 link="{link}",
             )
             tags = r.sample(AI_HASHTAGS, r.randint(0, 3))
+            if r.random() < 0.5:  # everyday words around the topic, as real tweets have them
+                text = f"{self.everyday(3, 10)} {text}" if r.random() < 0.5 else f"{text} {self.everyday(3, 10)}"
+        elif r.random() < 0.33:  # everyday chatter in real vocabulary
+            sentence = self.everyday(5, 20)
+            text = sentence[0].upper() + sentence[1:] + r.choice(("", ".", "!", "?", " 😂", " 🙏", " ❤️", " lol"))
+            if r.random() < 0.15:
+                text = f"{text} {{link}}"
+            tags = r.sample(HASHTAGS_OTHER, 1) if r.random() < 0.15 else []
         else:
             if r.random() < 0.12:
                 lang, tpl = r.choice(OTHER_FOREIGN)
