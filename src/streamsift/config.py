@@ -255,10 +255,35 @@ class ModelSettings(_Section):
 
 
 class ServingSettings(_Section):
-    """The model server."""
+    """The model server (``streamsift serve``): TF Serving REST and the Open Inference Protocol v2."""
 
     host: str = "127.0.0.1"
     port: Port = 8501
+    #: uvicorn worker processes (each loads the model, batches, caches and logs on its own).
+    workers: int = Field(default=1, ge=1, le=64)
+    #: Micro-batching: one ONNX Runtime call takes at most this many texts...
+    max_batch_size: int = Field(default=256, ge=1)
+    #: ...and waits at most this long for more requests after the first one arrived.
+    max_batch_wait_ms: float = Field(default=2.0, ge=0)
+    #: Texts waiting for the model beyond this: new requests get 503 + Retry-After.
+    max_queue_texts: int = Field(default=16_384, ge=1)
+    #: Texts one request may send.
+    max_instances: int = Field(default=1024, ge=1)
+    #: LRU cache of predictions keyed by (model version, normalised text); 0 = off.
+    cache_size: int = Field(default=100_000, ge=0)
+    #: Model versions kept loaded (production, pinned ones, the newest candidate).
+    max_resident_versions: int = Field(default=3, ge=1)
+    #: Fallback to the ``models.events`` topic: look at the registry this often (0 = never).
+    registry_poll_s: float = Field(default=30.0, ge=0)
+    #: Every prediction to PostgreSQL's ``inference_log`` (asynchronous, COPY in batches).
+    inference_log: bool = True
+    #: Rows waiting for PostgreSQL beyond this are dropped and counted (``/metrics``).
+    log_buffer_rows: int = Field(default=200_000, ge=1)
+    log_flush_ms: float = Field(default=500.0, gt=0)
+    #: Environment variable holding the bearer token for predict and admin routes (unset: no auth).
+    auth_token_env: str = "STREAMSIFT_SERVE_TOKEN"
+    #: One JSON line per request on stdout (request id, route, status, milliseconds).
+    access_log: bool = True
 
     _ports = field_validator("port")(_check_port)
 

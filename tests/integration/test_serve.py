@@ -1,0 +1,428 @@
+"""``streamsift serve`` as a user runs it: a real uvicorn process, real PostgreSQL, real Kafka.
+
+Clients speak each protocol over HTTP as third-party clients would (httpx, following TF Serving's
+REST doc and the Open Inference Protocol spec); answers are checked against the model scored
+directly with ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+import numpy as np
+import pytest
+
+from streamsift.dataset.prepare import prepare_dataset
+from streamsift.infra.process import free_port
+from streamsift.labeling.pipeline import run_labeling
+from streamsift.models.predict import OnnxClassifier
+from streamsift.models.registry import promote
+from streamsift.models.train import train
+from streamsift.records import MalformedRecord, parse_payload
+from streamsift.sources.synthetic import generate
+from streamsift.store.connection import connect
+from tests.integration.helpers import fill_raw, settings_env, with_version
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "s3cret-token-for-tests"
+
+
+def synthetic_texts(n: int, seed: int) -> list[str]:
+    out = []
+    for item in generate(n + n // 5 + 10, seed=seed):
+        try:
+            out.append(parse_payload(item.record.payload)[0].text)
+        except MalformedRecord:
+            continue
+    return out[:n]
+
+
+@pytest.fixture(scope="module")
+def models(infra_settings, tmp_path_factory):
+    """Two trained versions of a fresh model name: v1 in production, v2 a candidate."""
+    s = with_version(infra_settings, 700_000 + uuid.uuid4().int % 100_000)
+    fill_raw(s, 2500, seed=71)
+    prepare_dataset(s)
+    run_labeling(s)
+    model = s.model.model_copy(
+        update={"name": f"srv-{uuid.uuid4().hex[:8]}", "models_dir": tmp_path_factory.mktemp("models"), "epochs": 3}
+    )
+    s = s.model_copy(update={"model": model})
+    v1 = train(s)
+    s2 = s.model_copy(update={"model": s.model.model_copy(update={"seed": 7, "dim": 16})})
+    v2 = train(s2)
+    promote(s, v1.version)
+    return s, v1, v2
+
+
+class Server:
+    """``streamsift serve`` in a subprocess on a free port; stopped by its pid."""
+
+    def __init__(self, settings, tmp_path, **serving) -> None:
+        self.port = free_port()
+        env = settings_env(settings)
+        env.update(
+            {
+                "STREAMSIFT_MODEL__NAME": settings.model.name,
+                "STREAMSIFT_MODEL__MODELS_DIR": str(settings.model.models_dir),
+                "STREAMSIFT_SERVING__PORT": str(self.port),
+                "STREAMSIFT_SERVING__REGISTRY_POLL_S": "1",
+                "STREAMSIFT_SERVE_TOKEN": TOKEN,
+            }
+        )
+        for k, v in serving.items():
+            env[f"STREAMSIFT_SERVING__{k.upper()}"] = str(v)
+        self.out = (tmp_path / f"serve-{self.port}.out").open("w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamsift.cli", "serve"],
+            env=env,
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.name = settings.model.name
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"serve exited {self.proc.returncode}: {self.output()}")
+            try:
+                if httpx.get(f"{self.base}/v2/health/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"serve not ready in 90 s: {self.output()}")
+
+    def output(self) -> str:
+        self.out.flush()
+        self.out.seek(0)
+        return self.out.read()
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {TOKEN}"}
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def server(models, tmp_path_factory):
+    s, _v1, _v2 = models
+    srv = Server(s, tmp_path_factory.mktemp("serve"))
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def reference(models, version: int, texts: list[str]) -> np.ndarray:
+    s = models[0]
+    path = s.model.models_dir.expanduser().resolve() / s.model.name / str(version)
+    return OnnxClassifier(path, ["not_ai", "ai"]).predict_proba(texts)
+
+
+# -- TF Serving REST --------------------------------------------------------------------------------
+
+
+def test_tf_serving_row_and_columnar_predict(server, models):
+    _s, v1, _v2 = models
+    texts = synthetic_texts(20, seed=72)
+    want = reference(models, v1.version, texts)
+    r = httpx.post(f"{server.base}/v1/models/{server.name}:predict", json={"instances": texts}, headers=server.auth)
+    assert r.status_code == 200, r.text
+    preds = r.json()["predictions"]
+    assert len(preds) == 20
+    got = np.array([p["probabilities"] for p in preds])
+    assert np.abs(got - want).max() < 1e-6
+    assert [p["label"] for p in preds] == [["not_ai", "ai"][i] for i in want.argmax(axis=1)]
+    # {"text": ...} and {"b64": ...} instances, and the columnar format give the same answers
+    objs = [{"text": t} for t in texts[:5]] + [{"b64": base64.b64encode(t.encode()).decode()} for t in texts[5:10]]
+    r2 = httpx.post(f"{server.base}/v1/models/{server.name}:predict", json={"instances": objs}, headers=server.auth)
+    assert [p["probabilities"] for p in r2.json()["predictions"]] == [p["probabilities"] for p in preds[:10]]
+    r3 = httpx.post(
+        f"{server.base}/v1/models/{server.name}:predict", json={"inputs": {"text": texts}}, headers=server.auth
+    )
+    assert r3.json()["outputs"]["probabilities"] == [p["probabilities"] for p in preds]
+    assert r3.json()["outputs"]["label"] == [p["label"] for p in preds]
+    assert r.headers["x-request-id"]
+
+
+def test_tf_serving_versions_labels_status_and_metadata(server, models):
+    _s, v1, v2 = models
+    base, name, auth = server.base, server.name, server.auth
+    texts = synthetic_texts(5, seed=73)
+    by_version = httpx.post(
+        f"{base}/v1/models/{name}/versions/{v2.version}:predict", json={"instances": texts}, headers=auth
+    )
+    assert by_version.status_code == 200
+    got = np.array([p["probabilities"] for p in by_version.json()["predictions"]])
+    assert np.abs(got - reference(models, v2.version, texts)).max() < 1e-6
+    cand = httpx.post(f"{base}/v1/models/{name}/labels/candidate:predict", json={"instances": texts}, headers=auth)
+    assert cand.json() == by_version.json()
+    prod = httpx.post(f"{base}/v1/models/{name}/labels/production:predict", json={"instances": texts}, headers=auth)
+    assert (
+        np.abs(
+            np.array([p["probabilities"] for p in prod.json()["predictions"]]) - reference(models, v1.version, texts)
+        ).max()
+        < 1e-6
+    )
+    st = httpx.get(f"{base}/v1/models/{name}/versions/{v1.version}").json()
+    assert st == {
+        "model_version_status": [
+            {"version": str(v1.version), "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+        ]
+    }
+    allv = httpx.get(f"{base}/v1/models/{name}").json()["model_version_status"]
+    assert {x["version"] for x in allv} >= {str(v1.version), str(v2.version)}
+    meta = httpx.get(f"{base}/v1/models/{name}/metadata").json()
+    assert meta["model_spec"]["version"] == str(v1.version)
+    sig = meta["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    assert sig["inputs"]["text"]["dtype"] == "DT_STRING"
+    assert [d["size"] for d in sig["outputs"]["probabilities"]["tensor_shape"]["dim"]] == ["-1", "2"]
+
+
+# -- Open Inference Protocol v2 ---------------------------------------------------------------------
+
+
+def test_oip_v2_health_metadata_and_infer(server, models):
+    _s, v1, v2 = models
+    base, name, auth = server.base, server.name, server.auth
+    assert httpx.get(f"{base}/v2/health/live").status_code == 200
+    assert httpx.get(f"{base}/v2/health/ready").status_code == 200
+    assert httpx.get(f"{base}/v2").json()["name"] == "streamsift"
+    meta = httpx.get(f"{base}/v2/models/{name}").json()
+    assert meta["name"] == name and meta["inputs"][0]["datatype"] == "BYTES"
+    assert {o["name"] for o in meta["outputs"]} == {"probabilities", "label"}
+    assert httpx.get(f"{base}/v2/models/{name}/ready").status_code == 200
+    assert httpx.get(f"{base}/v2/models/{name}/versions/{v2.version}/ready").status_code == 200
+    texts = synthetic_texts(7, seed=74)
+    body = {
+        "id": "req-42",
+        "inputs": [
+            {"name": "text", "shape": [7, 1], "datatype": "BYTES", "parameters": {"content_type": "str"}, "data": texts}
+        ],
+    }
+    r = httpx.post(f"{base}/v2/models/{name}/infer", json=body, headers=auth)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["id"] == "req-42" and out["model_name"] == name and out["model_version"] == str(v1.version)
+    probs = next(o for o in out["outputs"] if o["name"] == "probabilities")
+    assert probs["shape"] == [7, 2] and probs["datatype"] == "FP32"
+    want = reference(models, v1.version, texts)
+    assert np.abs(np.array(probs["data"]).reshape(7, 2) - want).max() < 1e-6
+    labels = next(o for o in out["outputs"] if o["name"] == "label")
+    assert labels["data"] == [["not_ai", "ai"][i] for i in want.argmax(axis=1)]
+    only = httpx.post(
+        f"{base}/v2/models/{name}/versions/{v2.version}/infer",
+        json={**body, "outputs": [{"name": "label"}]},
+        headers=auth,
+    ).json()
+    assert [o["name"] for o in only["outputs"]] == ["label"] and only["model_version"] == str(v2.version)
+
+
+# -- bad input: a JSON error, a 4xx, and nothing reaches the model ----------------------------------
+
+
+def _texts_scored(server) -> float:
+    m = httpx.get(f"{server.base}/metrics").text
+    return sum(float(line.split()[-1]) for line in m.splitlines() if line.startswith("streamsift_serve_texts_total"))
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ({"instances": []}, 400, "empty"),
+        ({"instances": [""]}, 400, "instances[0] is an empty text"),
+        ({"instances": ["ok", 3]}, 400, "instances[1] is int"),
+        ({"instances": ["ok", None]}, 400, "instances[1] is null"),
+        ({"instances": ["x"] * 1025}, 400, "at most 1024"),
+        ({"instances": ["x" * 2001]}, 400, "at most 2000"),
+        ({"instances": ["a"], "inputs": ["b"]}, 400, "exactly one of"),
+        ({"instances": [{"txt": "a"}]}, 400, "no 'text'"),
+        ({"signature_name": "other", "instances": ["a"]}, 400, "not found in signature def"),
+        ({"nothing": 1}, 400, "Missing 'inputs' or 'instances'"),
+    ],
+)
+def test_tf_serving_rejects_bad_bodies(server, body, status, says):
+    before = _texts_scored(server)
+    r = httpx.post(f"{server.base}/v1/models/{server.name}:predict", json=body, headers=server.auth)
+    assert r.status_code == status and says in r.json()["error"], r.text
+    assert _texts_scored(server) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "status", "says"),
+    [
+        (":predict", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "JSON Parse"),
+        (
+            ":predict",
+            {"content": b'{"instances":["a"]}', "headers": {"content-type": "text/plain"}},
+            415,
+            "Content-Type",
+        ),
+        (":predict", {"content": b'["a"]', "headers": {"content-type": "application/json"}}, 400, "JSON object"),
+        ("/versions/999:predict", {"json": {"instances": ["a"]}}, 404, "Servable not found"),
+        ("/labels/staging:predict", {"json": {"instances": ["a"]}}, 404, "Unrecognized servable version label"),
+        (":classify", {"json": {"examples": []}}, 501, "not supported"),
+    ],
+)
+def test_tf_serving_rejects_bad_requests(server, path, kwargs, status, says):
+    headers = {**server.auth, **kwargs.pop("headers", {})}
+    r = httpx.post(f"{server.base}/v1/models/{server.name}{path}", headers=headers, **kwargs)
+    assert r.status_code == status and says in r.json()["error"], r.text
+
+
+def test_unknown_model_and_malformed_paths(server):
+    r = httpx.post(f"{server.base}/v1/models/nope:predict", json={"instances": ["a"]}, headers=server.auth)
+    assert r.status_code == 404 and r.json() == {"error": "Servable not found for request: Latest(nope)"}
+    assert httpx.get(f"{server.base}/v1/models").json() == {"error": "Missing model name in request."}
+    assert httpx.get(f"{server.base}/v1/foo").json()["error"].startswith("Malformed request: GET /v1/foo")
+    r = httpx.post(f"{server.base}/v2/models/nope/infer", json={"inputs": []}, headers=server.auth)
+    assert r.status_code in (400, 404) and "error" in r.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"inputs": []}, "non-empty list"),
+        ({"inputs": [{"name": "text", "shape": [1], "datatype": "FP32", "data": [1.0]}]}, "BYTES"),
+        ({"inputs": [{"name": "text", "shape": [3], "datatype": "BYTES", "data": ["a", "b"]}]}, "data has 2"),
+        ({"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": [""]}]}, "empty text"),
+        (
+            {
+                "inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["a"]}],
+                "outputs": [{"name": "x"}],
+            },
+            "unknown output",
+        ),
+        ({"inputs": [{"name": "text", "datatype": "BYTES", "data": ["a"]}]}, "lacks shape"),
+    ],
+)
+def test_oip_rejects_bad_bodies(server, body, says):
+    before = _texts_scored(server)
+    r = httpx.post(f"{server.base}/v2/models/{server.name}/infer", json=body, headers=server.auth)
+    assert r.status_code == 400 and says in r.json()["error"], r.text
+    assert _texts_scored(server) == before
+
+
+def test_bearer_token_guards_predict_and_admin_not_health(server):
+    url = f"{server.base}/v1/models/{server.name}:predict"
+    assert httpx.post(url, json={"instances": ["a"]}).status_code == 401
+    r = httpx.post(url, json={"instances": ["a"]}, headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401 and "bearer token" in r.json()["error"]
+    assert httpx.post(f"{server.base}/admin/refresh").status_code == 401
+    assert httpx.post(f"{server.base}/admin/refresh", headers=server.auth).status_code == 200
+    assert httpx.get(f"{server.base}/v2/health/ready").status_code == 200
+    assert TOKEN not in server.output()
+
+
+# -- micro-batching: every caller gets exactly its own answers --------------------------------------
+
+
+def test_64_concurrent_clients_get_their_own_answers_in_order(server, models):
+    """The bug MLServer users report most: merged batches handing rows to the wrong caller."""
+    _s, v1, _v2 = models
+    pool = synthetic_texts(3000, seed=75)
+    want = dict(zip(pool, reference(models, v1.version, pool).tolist(), strict=True))
+    rng = random.Random(76)
+    sizes = [1, 1, 1, 2, 3, 7, 31, 64, 200, 700]
+    url = f"{server.base}/v1/models/{server.name}:predict"
+
+    async def client(n_requests: int, seed: int) -> int:
+        r = random.Random(seed)
+        checked = 0
+        async with httpx.AsyncClient(headers=server.auth, timeout=60) as c:
+            for _ in range(n_requests):
+                texts = r.sample(pool, r.choice(sizes))
+                resp = await c.post(url, json={"instances": texts})
+                assert resp.status_code == 200, resp.text
+                got = [p["probabilities"] for p in resp.json()["predictions"]]
+                assert len(got) == len(texts)
+                for t, p in zip(texts, got, strict=True):
+                    assert np.abs(np.array(p) - want[t]).max() < 1e-6
+                checked += len(texts)
+        return checked
+
+    async def main() -> list[int]:
+        return await asyncio.gather(*(client(8, rng.randrange(1 << 30)) for _ in range(64)))
+
+    checked = asyncio.run(main())
+    assert sum(checked) > 64 * 8
+    m = httpx.get(f"{server.base}/metrics").text
+    # batches did merge requests: some model call took more texts than any one request of 1-3 texts
+    counts = {
+        line.split("le=")[1].split("}")[0].strip('"'): float(line.split()[-1])
+        for line in m.splitlines()
+        if line.startswith("streamsift_serve_batch_texts_bucket")
+    }
+    assert counts["+Inf"] > 0 and counts["+Inf"] > counts["1.0"]
+    assert counts["256.0"] == counts["+Inf"]  # the cap: no batch above max_batch_size (256)
+
+
+# -- cache, metrics, inference log ------------------------------------------------------------------
+
+
+def test_cache_hits_are_counted_and_answers_unchanged(server):
+    url = f"{server.base}/v1/models/{server.name}:predict"
+    text = f"Repeated tweet about #DeepLearning {uuid.uuid4().hex}"
+
+    def metric(name: str) -> float:
+        for line in httpx.get(f"{server.base}/metrics").text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "_total "):
+                return float(line.split()[-1])
+        raise AssertionError(name)
+
+    hits = metric("streamsift_serve_cache_hits")
+    first = httpx.post(url, json={"instances": [text]}, headers=server.auth).json()
+    again = httpx.post(url, json={"instances": [text.upper() + "  "]}, headers=server.auth).json()
+    assert first == again
+    assert metric("streamsift_serve_cache_hits") == hits + 1
+    assert metric("streamsift_serve_cache_entries") >= 1
+
+
+def test_every_prediction_is_in_the_inference_log(server, models):
+    s = models[0]
+    rid = f"log-{uuid.uuid4().hex}"
+    texts = synthetic_texts(12, seed=77)
+    r = httpx.post(
+        f"{server.base}/v2/models/{server.name}/infer",
+        headers={**server.auth, "X-Request-Id": rid},
+        json={"inputs": [{"name": "text", "shape": [12], "datatype": "BYTES", "data": texts}]},
+    )
+    assert r.status_code == 200 and r.headers["x-request-id"] == rid
+    deadline = time.monotonic() + 20
+    rows = []
+    while time.monotonic() < deadline:
+        with connect(s.postgres) as conn:
+            rows = conn.execute(
+                "SELECT label, probabilities, model_version, protocol, latency_ms, text_hash FROM inference_log "
+                "WHERE request_id = %s",
+                (rid,),
+            ).fetchall()
+        if len(rows) == 12:
+            break
+        time.sleep(0.3)
+    assert len(rows) == 12
+    assert {x[3] for x in rows} == {"oip-v2"} and all(x[4] >= 0 and len(x[5]) == 16 for x in rows)
+    assert sorted(x[0] for x in rows) == sorted(next(o for o in r.json()["outputs"] if o["name"] == "label")["data"])
+    access = [line for line in server.output().splitlines() if rid in line]
+    assert access and '"status":200' in access[0]
