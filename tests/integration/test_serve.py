@@ -426,3 +426,176 @@ def test_every_prediction_is_in_the_inference_log(server, models):
     assert sorted(x[0] for x in rows) == sorted(next(o for o in r.json()["outputs"] if o["name"] == "label")["data"])
     access = [line for line in server.output().splitlines() if rid in line]
     assert access and '"status":200' in access[0]
+
+
+# -- overload, resident versions ----------------------------------------------------------------------
+
+
+def _post_many(url: str, bodies: list[dict], headers: dict[str, str]) -> list[httpx.Response]:
+    async def main() -> list[httpx.Response]:
+        async with httpx.AsyncClient(headers=headers, timeout=60) as c:
+            return await asyncio.gather(*(c.post(url, json=b) for b in bodies))
+
+    return asyncio.run(main())
+
+
+def test_a_full_queue_answers_503_with_retry_after(models, tmp_path):
+    s = models[0]
+    # batches wait 3 s to fill, so queued texts pile up; at most 8 may wait
+    srv = Server(s, tmp_path, max_queue_texts=8, max_batch_wait_ms=3000, max_batch_size=1000)
+    try:
+        url = f"{srv.base}/v1/models/{srv.name}:predict"
+        rs = _post_many(url, [{"instances": [f"text number {i}"]} for i in range(30)], srv.auth)
+        codes = sorted(r.status_code for r in rs)
+        assert codes.count(200) == 8 and codes.count(503) == 22
+        refused = next(r for r in rs if r.status_code == 503)
+        assert refused.headers["retry-after"] == "1" and "overloaded" in refused.json()["error"]
+    finally:
+        srv.stop()
+
+
+def test_at_most_n_versions_stay_loaded(models, tmp_path):
+    s, v1, v2 = models
+    srv = Server(s, tmp_path, max_resident_versions=1)
+    try:
+        r = httpx.post(
+            f"{srv.base}/v1/models/{srv.name}/versions/{v2.version}:predict",
+            json={"instances": ["a pinned version is loaded on demand"]},
+            headers=srv.auth,
+        )
+        assert r.status_code == 200
+        st = httpx.get(f"{srv.base}/v1/models/{srv.name}").json()["model_version_status"]
+        assert [x["version"] for x in st] == [str(v1.version)]
+    finally:
+        srv.stop()
+
+
+# -- hot swap under load (promotion by the models.events message alone) -------------------------------
+
+
+def test_promotion_swaps_under_load_with_no_failed_request(models, tmp_path):
+    s, v1, v2 = models
+    srv = Server(s, tmp_path, registry_poll_s=0)  # no poll: only the Kafka event can trigger the swap
+    texts = synthetic_texts(400, seed=78)
+    want = {v: dict(zip(texts, reference(models, v, texts).tolist(), strict=True)) for v in (v1.version, v2.version)}
+    try:
+        deadline = time.monotonic() + 60
+        while not httpx.get(f"{srv.base}/admin/state").json()["events_assigned"]:
+            assert time.monotonic() < deadline, "the models.events consumer never got its partitions"
+            time.sleep(0.2)
+        url = f"{srv.base}/v2/models/{srv.name}/infer"
+        pinned_url = f"{srv.base}/v2/models/{srv.name}/versions/{v1.version}/infer"
+        stop = asyncio.Event()
+        seen: list[list[tuple[int, int]]] = []
+        failures: list[str] = []
+
+        async def client(i: int, target: str) -> None:
+            rng = random.Random(i)
+            mine: list[tuple[int, int]] = []
+            seen.append(mine)
+            async with httpx.AsyncClient(headers=srv.auth, timeout=60) as c:
+                while not stop.is_set():
+                    batch = rng.sample(texts, rng.choice([1, 1, 2, 5, 20]))
+                    body = {"inputs": [{"name": "text", "shape": [len(batch)], "datatype": "BYTES", "data": batch}]}
+                    r = await c.post(target, json=body)
+                    if r.status_code != 200:
+                        failures.append(f"{r.status_code} {r.text}")
+                        continue
+                    out = r.json()
+                    v = int(out["model_version"])
+                    probs = np.array(out["outputs"][0]["data"]).reshape(len(batch), 2)
+                    if np.abs(probs - np.array([want[v][t] for t in batch])).max() > 1e-6:
+                        failures.append(f"answer of version {v} does not match it")
+                    mine.append((time.monotonic(), v))
+
+        async def main() -> None:
+            tasks = [asyncio.create_task(client(i, url)) for i in range(12)]
+            tasks.append(asyncio.create_task(client(99, pinned_url)))
+            await asyncio.sleep(2)
+            await asyncio.to_thread(promote, s, v2.version)
+            end = time.monotonic() + 30
+            while time.monotonic() < end and not all(m and m[-1][1] == v2.version for m in seen[:12]):
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1)
+            stop.set()
+            await asyncio.gather(*tasks)
+
+        asyncio.run(main())
+        assert not failures, failures[:3]
+        for m in seen[:12]:
+            versions = [v for _t, v in m]
+            assert versions[0] == v1.version and versions[-1] == v2.version
+            flip = versions.index(v2.version)
+            assert set(versions[flip:]) == {v2.version}, "a request after the swap was answered by the old version"
+        assert {v for _t, v in seen[12]} == {v1.version}  # pinned to v1: v1 throughout
+        state = httpx.get(f"{srv.base}/admin/state").json()
+        assert state["production"] == v2.version and state["swaps"] == 1
+    finally:
+        srv.stop()
+        promote(s, v1.version)
+
+
+# -- the inference log rides out a database outage -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def private(models, tmp_path_factory):
+    """A private Kafka + PostgreSQL (this test stops PostgreSQL) with v1 registered and promoted."""
+    import shutil
+
+    from streamsift.models.registry import register, staging_dir
+    from tests.conftest import running_infra
+
+    s, v1, _v2 = models
+    with running_infra(tmp_path_factory.mktemp("serve-outage")) as ps:
+        model = s.model.model_copy(update={"models_dir": tmp_path_factory.mktemp("private-models")})
+        ps = ps.model_copy(update={"model": model})
+        staged = staging_dir(ps)
+        shutil.copytree(v1.path, staged, dirs_exist_ok=True)
+        reg = register(ps, staged, metrics={}, fingerprint={"copied_from": v1.path})
+        promote(ps, reg.version)
+        yield ps
+
+
+def _metric(srv: Server, name: str) -> float:
+    for line in httpx.get(f"{srv.base}/metrics").text.splitlines():
+        if line.split(" ")[0] in (name, name + "_total"):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_database_outage_never_fails_a_response_and_loses_only_counted_rows(private, tmp_path):
+    from streamsift.infra.postgres import PostgresServer
+
+    ps = private
+    srv = Server(ps, tmp_path, log_buffer_rows=40, log_flush_ms=100)
+    pg = PostgresServer(ps.postgres, ps.state.root)
+    run = uuid.uuid4().hex[:8]
+    try:
+        assert pg.stop()
+        url = f"{srv.base}/v1/models/{srv.name}:predict"
+        codes = []
+        for i in range(20):  # 100 predictions while PostgreSQL is down; the buffer holds 40
+            r = httpx.post(
+                url,
+                json={"instances": [f"{run} tweet {i} #{j}" for j in range(5)]},
+                headers={**srv.auth, "X-Request-Id": f"{run}-{i}"},
+                timeout=30,
+            )
+            codes.append(r.status_code)
+        assert codes == [200] * 20
+        assert _metric(srv, "streamsift_serve_log_rows_buffered") == 40
+        assert _metric(srv, "streamsift_serve_log_rows_dropped") == 60
+        assert pg.start()
+        deadline = time.monotonic() + 60
+        while _metric(srv, "streamsift_serve_log_rows_buffered") > 0:
+            assert time.monotonic() < deadline, srv.output()[-2000:]
+            time.sleep(0.3)
+        with connect(ps.postgres) as conn:
+            n = conn.execute("SELECT count(*) FROM inference_log WHERE request_id LIKE %s", (f"{run}-%",)).fetchone()[0]
+        assert n == 40
+        out = srv.output()
+        assert "PostgreSQL unreachable" in out and "60 rows dropped" in out and "PostgreSQL is back" in out
+    finally:
+        pg.start()
+        srv.stop()

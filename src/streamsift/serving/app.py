@@ -207,6 +207,7 @@ def _server_state(service: InferenceService) -> dict[str, Any]:
         "resident": [{"version": s.version, "state": s.state, "loaded_at": s.loaded_at} for s in m.resident()],
         "loading": m.loading(),
         "swaps": m.swaps,
+        "events_assigned": m.events_assigned,
         "registry_error": m.registry_error,
         "cache": {
             "entries": len(service.cache),

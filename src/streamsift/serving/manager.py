@@ -74,6 +74,8 @@ class ModelManager:
         self._threads: list[threading.Thread] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self.swaps = 0
+        #: True once the ``models.events`` consumer has its partitions (promotions from then on arrive).
+        self.events_assigned = False
 
     # -- reading the registry ----------------------------------------------------------------
 
@@ -257,7 +259,11 @@ class ModelManager:
             }
         )
         try:
-            consumer.subscribe([self.settings.kafka.topic_model_events])
+            def assigned(_c, partitions) -> None:
+                self.events_assigned = True
+                log.debug("models.events: %d partitions assigned", len(partitions))
+
+            consumer.subscribe([self.settings.kafka.topic_model_events], on_assign=assigned)
             while not self._stop.is_set():
                 msg = consumer.poll(0.5)
                 if msg is None:
