@@ -18,7 +18,7 @@ app = typer.Typer(
         "infra (Kafka, PostgreSQL, Spark) → produce (a tweet source into Kafka) → "
         "ingest (Spark: Kafka → PostgreSQL raw table) → dataset prepare (dedup + splits) → "
         "label (Snorkel weak supervision) → web (annotation UI) → train (neural classifier + baseline) → "
-        "models (registry) → predict (ONNX Runtime)."
+        "models (registry) → predict (ONNX Runtime) → serve (TF Serving REST + Open Inference Protocol v2)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
