@@ -263,8 +263,9 @@ class ServingSettings(_Section):
     workers: int = Field(default=1, ge=1, le=64)
     #: Micro-batching: one ONNX Runtime call takes at most this many texts...
     max_batch_size: int = Field(default=256, ge=1)
-    #: ...and waits at most this long for more requests after the first one arrived.
-    max_batch_wait_ms: float = Field(default=2.0, ge=0)
+    #: ...and waits at most this long for more requests after the first one arrived (0: no waiting;
+    #: requests that arrive while the model runs still share the next call).
+    max_batch_wait_ms: float = Field(default=0.0, ge=0)
     #: Texts waiting for the model beyond this: new requests get 503 + Retry-After.
     max_queue_texts: int = Field(default=16_384, ge=1)
     #: Texts one request may send.

@@ -424,8 +424,11 @@ def test_every_prediction_is_in_the_inference_log(server, models):
     assert len(rows) == 12
     assert {x[3] for x in rows} == {"oip-v2"} and all(x[4] >= 0 and len(x[5]) == 16 for x in rows)
     assert sorted(x[0] for x in rows) == sorted(next(o for o in r.json()["outputs"] if o["name"] == "label")["data"])
-    access = [line for line in server.output().splitlines() if rid in line]
-    assert access and '"status":200' in access[0]
+    deadline = time.monotonic() + 10
+    while not (access := [line for line in server.output().splitlines() if rid in line]):
+        assert time.monotonic() < deadline, "no access log line with the request id"
+        time.sleep(0.2)
+    assert '"status":200' in access[0] and '"route":"/v2/models/{name}/infer"' in access[0]
 
 
 # -- overload, resident versions ----------------------------------------------------------------------

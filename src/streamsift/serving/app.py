@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-import time
-import uuid
 from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -23,84 +19,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from streamsift.config import Settings, load_settings
 from streamsift.serving import oip, tfserving
+from streamsift.serving.fastpath import AccessLog, Server
 from streamsift.serving.http import BearerAuth, error_response, json_response
 from streamsift.serving.manager import ModelManager
 from streamsift.serving.metrics import ServerMetrics, counter, gauge
 from streamsift.serving.service import ApiError, InferenceService
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("streamsift.serving.access")
 
 
-class _AccessMiddleware:
-    """Request id (``X-Request-Id`` in, or a new one; echoed back), timing, metrics, one JSON log line."""
-
-    def __init__(self, app, metrics: ServerMetrics, enabled: bool) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.enabled = enabled
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        t0 = time.perf_counter()
-        rid = None
-        for k, v in scope["headers"]:
-            if k == b"x-request-id":
-                rid = v.decode("latin-1")[:128]
-                break
-        rid = rid or uuid.uuid4().hex
-        scope["request_id"] = rid
-        status = [500]
-
-        async def send_wrapper(message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode("latin-1"))]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            dt = time.perf_counter() - t0
-            route = scope.get("route")
-            name = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(name, str(status[0])).inc()
-            self.metrics.latency.labels(name).observe(dt)
-            if self.enabled:
-                access_log.info(
-                    orjson.dumps(
-                        {
-                            "ts": round(time.time(), 3),
-                            "request_id": rid,
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "route": name,
-                            "status": status[0],
-                            "ms": round(dt * 1000, 3),
-                            "client": (scope.get("client") or ("", 0))[0],
-                        }
-                    ).decode()
-                )
-
-
-def _configure_access_log() -> None:
-    if access_log.handlers:
-        return
-    h = logging.StreamHandler(sys.stdout)
-    h.setFormatter(logging.Formatter("%(message)s"))
-    access_log.addHandler(h)
-    access_log.setLevel(logging.INFO)
-    access_log.propagate = False
-
-
-def create_app(settings: Settings, *, manager: ModelManager | None = None) -> FastAPI:
+def create_app(settings: Settings, *, manager: ModelManager | None = None) -> Server:
+    """The server's ASGI app (:class:`~streamsift.serving.fastpath.Server` around the FastAPI app, ``.api``)."""
     metrics = ServerMetrics()
     manager = manager or ModelManager(settings, metrics)
     manager.metrics = metrics
     service = InferenceService(settings, manager, metrics)
     auth = BearerAuth(settings.serving.auth_token_env)
+    access = AccessLog(settings.serving.access_log)
 
     def live_metrics():
         m = service.manager
@@ -132,9 +67,12 @@ def create_app(settings: Settings, *, manager: ModelManager | None = None) -> Fa
             service.log.start()
         if auth.enabled:
             log.info("bearer token required for predict and admin routes")
+        flusher = asyncio.create_task(access.run())
         try:
             yield
         finally:
+            flusher.cancel()
+            access.flush()
             manager.close()
             if service.log is not None:
                 await loop.run_in_executor(None, service.log.close)
@@ -193,9 +131,8 @@ def create_app(settings: Settings, *, manager: ModelManager | None = None) -> Fa
     async def state() -> Response:
         return json_response(_server_state(service))
 
-    app.add_middleware(_AccessMiddleware, metrics=metrics, enabled=settings.serving.access_log)
-    _configure_access_log()
-    return app
+    max_body = settings.serving.max_instances * (settings.model.max_chars * 6 + 64) + 4096
+    return Server(app, service, auth, metrics, access, max_body)
 
 
 def _server_state(service: InferenceService) -> dict[str, Any]:
@@ -221,7 +158,7 @@ def _server_state(service: InferenceService) -> dict[str, Any]:
     }
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> Server:
     """uvicorn factory for worker processes: settings from ``STREAMSIFT_CONFIG`` and the environment."""
     from streamsift.logs import configure_logging
 

@@ -2,11 +2,11 @@
 
 Requests queue their texts; one loop per model version takes texts from the head of the
 queue until ``max_batch_size`` texts are gathered or ``max_wait_s`` has passed since the
-oldest waiting request arrived, runs the model once (in a worker thread, so the event loop
-keeps accepting requests) and hands every request exactly its own rows, in order. A request
-larger than the cap is split across batches and its rows are put back together; a batch never
-exceeds the cap. While a batch runs, the next one gathers, so under load batches fill without
-waiting.
+oldest waiting request arrived (0: take what is there once the model is free), runs the
+model once (in a worker thread, so the event loop keeps accepting requests) and hands every
+request exactly its own rows, in order. A request larger than the cap is split across
+batches and its rows are put back together; a batch never exceeds the cap. While a batch
+runs, the next one gathers, so under load batches fill without waiting.
 
 The queue is bounded in texts: past ``max_queue_texts`` a request is refused at once
 (:class:`Overloaded`, answered 503 with ``Retry-After``) instead of waiting ever longer.
@@ -120,8 +120,11 @@ class MicroBatcher:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            # wait for a fuller batch, at most max_wait_s after the oldest request arrived
-            deadline = self._queue[0].arrived + self.max_wait_s
+            # The model is idle here. Let the requests whose bytes have already arrived join (one turn
+            # of the event loop), then wait for a fuller batch at most max_wait_s after the oldest
+            # request arrived. Under load no waiting is needed: requests pile up while a batch runs.
+            await asyncio.sleep(0)
+            deadline = self._queue[0].arrived + self.max_wait_s if self._queue else 0.0
             while self.queued_texts < self.max_batch_size and (delay := deadline - time.monotonic()) > 0:
                 self._wake.clear()
                 try:

@@ -23,12 +23,11 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return json_response({"error": message}, status, headers)
 
 
-async def json_body(request: Request) -> dict:
-    """The request's JSON object, or a 4xx saying what is wrong with it."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def parse_json(raw: bytes, content_type: str) -> dict:
+    """A request body as a JSON object, or a 4xx saying what is wrong with it."""
+    ctype = content_type.split(";")[0].strip().lower()
     if ctype and ctype != JSON and not ctype.endswith("+json"):
         raise ApiError(415, f"Content-Type is {ctype!r}; send application/json")
-    raw = await request.body()
     if not raw:
         raise ApiError(400, "the request body is empty: send a JSON object")
     try:
@@ -38,6 +37,10 @@ async def json_body(request: Request) -> dict:
     if not isinstance(body, dict):
         raise ApiError(400, f"the body must be a JSON object, not {type(body).__name__}")
     return body
+
+
+async def json_body(request: Request) -> dict:
+    return parse_json(await request.body(), request.headers.get("content-type", ""))
 
 
 def request_id(request: Request) -> str:
@@ -57,9 +60,11 @@ class BearerAuth:
         return self._token is not None
 
     def __call__(self, request: Request) -> None:
+        self.check(request.headers.get("authorization", ""))
+
+    def check(self, header: str) -> None:
         if self._token is None:
             return
-        header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self._token):
             raise ApiError(
@@ -69,4 +74,4 @@ class BearerAuth:
             )
 
 
-__all__ = ["JSON", "BearerAuth", "error_response", "json_body", "json_response", "request_id"]
+__all__ = ["JSON", "BearerAuth", "error_response", "json_body", "json_response", "parse_json", "request_id"]

@@ -259,6 +259,7 @@ class ModelManager:
             }
         )
         try:
+
             def assigned(_c, partitions) -> None:
                 self.events_assigned = True
                 log.debug("models.events: %d partitions assigned", len(partitions))

@@ -99,6 +99,28 @@ def parse_infer(body: dict, service: InferenceService) -> tuple[list[str], list[
     return service.check_texts(texts, "inputs[0].data"), wanted, rid
 
 
+async def infer_body(service: InferenceService, body: dict, *, name: str, version: str | None, rid: str) -> dict:
+    """An infer request's answer: what the HTTP route and the hot path (fastpath.py) both return."""
+    texts, wanted, given_id = parse_infer(body, service)
+    out = await service.classify(texts, name=name, version=version, request_id=rid, protocol=PROTOCOL)
+    n, k = out.probs.shape
+    outputs = []
+    for o in wanted:
+        if o == "probabilities":
+            outputs.append({"name": o, "shape": [n, k], "datatype": "FP32", "data": out.probs.ravel().tolist()})
+        else:
+            outputs.append(
+                {
+                    "name": o,
+                    "shape": [n],
+                    "datatype": "BYTES",
+                    "parameters": {"content_type": "str"},
+                    "data": out.labels,
+                }
+            )
+    return {"model_name": name, "model_version": str(out.version), "id": given_id or rid, "outputs": outputs}
+
+
 def router(service: InferenceService, auth: BearerAuth) -> APIRouter:
     r = APIRouter(tags=["Open Inference Protocol v2"])
     m = service.manager
@@ -169,27 +191,7 @@ def router(service: InferenceService, auth: BearerAuth) -> APIRouter:
 
     async def infer(request: Request, name: str, version: str | None) -> Response:
         body = await json_body(request)
-        texts, wanted, rid = parse_infer(body, service)
-        req_id = request_id(request)
-        out = await service.classify(texts, name=name, version=version, request_id=req_id, protocol=PROTOCOL)
-        n, k = out.probs.shape
-        outputs = []
-        for o in wanted:
-            if o == "probabilities":
-                outputs.append({"name": o, "shape": [n, k], "datatype": "FP32", "data": out.probs.ravel().tolist()})
-            else:
-                outputs.append(
-                    {
-                        "name": o,
-                        "shape": [n],
-                        "datatype": "BYTES",
-                        "parameters": {"content_type": "str"},
-                        "data": out.labels,
-                    }
-                )
-        return json_response(
-            {"model_name": name, "model_version": str(out.version), "id": rid or req_id, "outputs": outputs}
-        )
+        return json_response(await infer_body(service, body, name=name, version=version, rid=request_id(request)))
 
     doc = {"openapi_extra": _INFER_DOC, "dependencies": [Depends(auth)], "response_class": Response}
 
@@ -204,4 +206,4 @@ def router(service: InferenceService, auth: BearerAuth) -> APIRouter:
     return r
 
 
-__all__ = ["OUTPUTS", "PROTOCOL", "parse_infer", "router"]
+__all__ = ["OUTPUTS", "PROTOCOL", "infer_body", "parse_infer", "router"]

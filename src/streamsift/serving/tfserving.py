@@ -158,22 +158,26 @@ def _metadata(service: InferenceService, name: str, version: str | None, label: 
     }
 
 
+async def predict_body(
+    service: InferenceService, body: dict, *, name: str, version: str | None, label: str | None, rid: str
+) -> dict[str, Any]:
+    """A predict request's answer: what the HTTP route and the hot path (fastpath.py) both return."""
+    texts, rows = parse_predict(body, service)
+    out = await service.classify(texts, name=name, version=version, label=label, request_id=rid, protocol=PROTOCOL)
+    probs = out.probs.tolist()
+    labels = out.labels
+    if rows:
+        return {"predictions": [{"probabilities": p, "label": lab} for p, lab in zip(probs, labels, strict=True)]}
+    return {"outputs": {"probabilities": probs, "label": labels}}
+
+
 def router(service: InferenceService, auth: BearerAuth) -> APIRouter:
     r = APIRouter(tags=["TensorFlow Serving REST"])
 
     async def predict(request: Request, name: str, version: str | None = None, label: str | None = None) -> Response:
         body = await json_body(request)
-        texts, rows = parse_predict(body, service)
-        out = await service.classify(
-            texts, name=name, version=version, label=label, request_id=request_id(request), protocol=PROTOCOL
-        )
-        probs = out.probs.tolist()
-        labels = out.labels
-        if rows:
-            return json_response(
-                {"predictions": [{"probabilities": p, "label": lab} for p, lab in zip(probs, labels, strict=True)]}
-            )
-        return json_response({"outputs": {"probabilities": probs, "label": labels}})
+        rid = request_id(request)
+        return json_response(await predict_body(service, body, name=name, version=version, label=label, rid=rid))
 
     deps = [Depends(auth)]
     doc = {"openapi_extra": _PREDICT_DOC, "dependencies": deps, "response_class": Response}
@@ -233,4 +237,4 @@ def router(service: InferenceService, auth: BearerAuth) -> APIRouter:
     return r
 
 
-__all__ = ["PROTOCOL", "parse_predict", "router"]
+__all__ = ["PROTOCOL", "parse_predict", "predict_body", "router"]
