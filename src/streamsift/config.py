@@ -328,6 +328,32 @@ class IngestSettings(_Section):
     sink_retry_s: float = Field(default=300.0, ge=0)
 
 
+class ClassifySettings(_Section):
+    """Live classification: ``streamsift classify`` (Spark) and ``streamsift worker`` (Kafka consumer group)."""
+
+    #: The class whose probability decides what is stored in ``ai_tweets``...
+    positive_class: str = "ai"
+    #: ...when it is at least this.
+    threshold: float = Field(default=0.5, ge=0, le=1)
+    #: Texts per model call (the worker's poll size; Spark cuts its Arrow batches to it).
+    batch_size: int = Field(default=2048, ge=1)
+    #: The worker's consumer group (Spark keeps its own position in its checkpoint).
+    group_id: str = "streamsift-classify"
+    max_offsets_per_trigger: int = Field(default=50_000, ge=1)
+    trigger_interval: str = Field(default="1 second")
+    starting_offsets: Literal["earliest", "latest"] = "earliest"
+    #: ``--mode remote``: the model server to call, texts per request, timeout, retries.
+    server_url: str = "http://127.0.0.1:8501"
+    remote_batch: int = Field(default=256, ge=1)
+    remote_timeout_s: float = Field(default=10.0, gt=0)
+    remote_retries: int = Field(default=5, ge=0)
+    #: Consecutive failed calls that open the circuit (no calls for ``circuit_reset_s``).
+    circuit_failures: int = Field(default=5, ge=1)
+    circuit_reset_s: float = Field(default=10.0, gt=0)
+    #: How long the sinks retry a PostgreSQL outage before the stage fails.
+    sink_retry_s: float = Field(default=300.0, ge=0)
+
+
 class ProducerSettings(_Section):
     """The Kafka producer every source writes through."""
 
@@ -371,6 +397,7 @@ class Settings(BaseSettings):
     serving: ServingSettings = ServingSettings()
     web: WebSettings = WebSettings()
     ingest: IngestSettings = IngestSettings()
+    classify: ClassifySettings = ClassifySettings()
     producer: ProducerSettings = ProducerSettings()
     x_api: XApiSettings = XApiSettings()
     #: ``STREAMSIFT_X_BEARER_TOKEN``: the documented short name for ``x_api.bearer_token``.
@@ -489,6 +516,7 @@ def redacted_dump(settings: Settings) -> dict[str, Any]:
 
 
 __all__ = [
+    "ClassifySettings",
     "DatasetSettings",
     "IngestSettings",
     "KafkaSettings",

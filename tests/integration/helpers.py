@@ -47,3 +47,31 @@ def fill_raw(settings, n: int, seed: int) -> dict[int, str]:
             [KafkaMessage(i.record.payload, "t", 0, k) for k, i in enumerate(items)], conn
         )
     return {i.tweet_id: i.topic for i in items if i.kind != "malformed"}
+
+
+def train_two_versions(infra_settings, models_dir, *, prefix: str, seed: int):
+    """A fresh model name with two trained versions (v1 promoted to production, v2 a candidate)."""
+    import uuid
+
+    from streamsift.dataset.prepare import prepare_dataset
+    from streamsift.labeling.pipeline import run_labeling
+    from streamsift.models.registry import promote
+    from streamsift.models.train import train
+
+    s = with_version(infra_settings, 600_000 + uuid.uuid4().int % 300_000)
+    fill_raw(s, 2500, seed=seed)
+    prepare_dataset(s)
+    run_labeling(s)
+    model = s.model.model_copy(
+        update={"name": f"{prefix}-{uuid.uuid4().hex[:8]}", "models_dir": models_dir, "epochs": 3}
+    )
+    s = s.model_copy(update={"model": model})
+    v1 = train(s)
+    v2 = train(s.model_copy(update={"model": s.model.model_copy(update={"seed": 7, "dim": 16})}))
+    promote(s, v1.version)
+    return s, v1, v2
+
+
+def synthetic_payloads(n: int, seed: int):
+    """``n`` synthetic stream items (valid tweets and the generator's malformed records)."""
+    return list(generate(n, seed=seed))

@@ -21,16 +21,13 @@ import httpx
 import numpy as np
 import pytest
 
-from streamsift.dataset.prepare import prepare_dataset
 from streamsift.infra.process import free_port
-from streamsift.labeling.pipeline import run_labeling
 from streamsift.models.predict import OnnxClassifier
 from streamsift.models.registry import promote
-from streamsift.models.train import train
 from streamsift.records import MalformedRecord, parse_payload
 from streamsift.sources.synthetic import generate
 from streamsift.store.connection import connect
-from tests.integration.helpers import fill_raw, settings_env, with_version
+from tests.integration.helpers import settings_env, train_two_versions
 
 pytestmark = pytest.mark.integration
 
@@ -50,19 +47,7 @@ def synthetic_texts(n: int, seed: int) -> list[str]:
 @pytest.fixture(scope="module")
 def models(infra_settings, tmp_path_factory):
     """Two trained versions of a fresh model name: v1 in production, v2 a candidate."""
-    s = with_version(infra_settings, 700_000 + uuid.uuid4().int % 100_000)
-    fill_raw(s, 2500, seed=71)
-    prepare_dataset(s)
-    run_labeling(s)
-    model = s.model.model_copy(
-        update={"name": f"srv-{uuid.uuid4().hex[:8]}", "models_dir": tmp_path_factory.mktemp("models"), "epochs": 3}
-    )
-    s = s.model_copy(update={"model": model})
-    v1 = train(s)
-    s2 = s.model_copy(update={"model": s.model.model_copy(update={"seed": 7, "dim": 16})})
-    v2 = train(s2)
-    promote(s, v1.version)
-    return s, v1, v2
+    return train_two_versions(infra_settings, tmp_path_factory.mktemp("models"), prefix="srv", seed=71)
 
 
 class Server:

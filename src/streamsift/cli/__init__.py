@@ -20,7 +20,7 @@ from streamsift.cli._common import STATE, err_console, log
 from streamsift.errors import StreamsiftError
 
 # Each module registers its commands on `app`; imported in pipeline order, which `--help` lists.
-for _group in ("infra", "stream", "dataset", "label", "web", "models", "serve"):
+for _group in ("infra", "stream", "dataset", "label", "web", "models", "serve", "live"):
     importlib.import_module(f"streamsift.cli.{_group}")
 
 

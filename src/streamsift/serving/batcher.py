@@ -53,7 +53,7 @@ class MicroBatcher:
         predict: Callable[[list[str]], np.ndarray],
         n_classes: int,
         *,
-        executor: Executor,
+        executor: Executor | None,
         max_batch_size: int = 256,
         max_wait_s: float = 0.002,
         max_queue_texts: int = 16_384,
@@ -136,7 +136,10 @@ class MicroBatcher:
                 continue
             t0 = time.perf_counter()
             try:
-                probs = await loop.run_in_executor(self.executor, self.predict, texts)
+                if self.executor is None:  # inline: no thread hand-off (and no GIL ping-pong) per batch
+                    probs = self.predict(texts)
+                else:
+                    probs = await loop.run_in_executor(self.executor, self.predict, texts)
                 if len(probs) != len(texts):
                     raise RuntimeError(f"the model returned {len(probs)} rows for {len(texts)} texts")
             except Exception as exc:  # every caller in the batch gets the error

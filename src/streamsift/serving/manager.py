@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -198,13 +199,25 @@ class ModelManager:
             s.batcher = MicroBatcher(
                 lambda texts, rt=rt: classify_batch(rt, texts),
                 len(rt.classes),
-                executor=self.executor,
+                executor=None if os.environ.get("SS_INLINE") else self.executor,
                 max_batch_size=sv.max_batch_size,
                 max_wait_s=sv.max_batch_wait_ms / 1000,
                 max_queue_texts=sv.max_queue_texts,
                 on_batch=self.metrics.observe_batch if self.metrics else None,
             )
         return s
+
+    def current(self) -> OnnxRuntime:
+        """The production version's runtime, for callers outside the event loop (worker, Spark driver).
+
+        Read it once per batch: a batch is then scored by one version, whatever a swap does meanwhile.
+        """
+        v = self.production
+        s = self._servables.get(v) if v is not None else None
+        if s is None:
+            raise ModelNotReady(f"no production version of {self.name} is loaded")
+        s.last_used = time.monotonic()
+        return s.runtime
 
     def resident(self) -> list[Servable]:
         return sorted(self._servables.values(), key=lambda s: s.version)
