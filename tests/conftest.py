@@ -76,3 +76,11 @@ def topic_name() -> str:
 def table_version() -> int:
     """A fresh dataset version per test, so tables never collide."""
     return int(uuid.uuid4().int % 1_000_000_000) + 1000
+
+
+@pytest.fixture(scope="session")
+def live_models(infra_settings, tmp_path_factory):
+    """A model with two trained versions for the live-classification tests (v1 production, v2 candidate)."""
+    from tests.integration.helpers import train_two_versions
+
+    return train_two_versions(infra_settings, tmp_path_factory.mktemp("live-models"), prefix="live", seed=81)

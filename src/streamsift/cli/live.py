@@ -45,3 +45,37 @@ def worker_cmd(
         f"{stats['dead_letters']:,} dead letters, model versions {stats['versions']}",
         highlight=False,
     )
+
+
+@app.command("classify")
+def classify_cmd(
+    mode: Annotated[
+        str,
+        typer.Option(
+            help="local: ONNX Runtime in the Spark executors (fastest); remote: batched calls to `streamsift serve`; "
+            "per-row: one request per tweet (the original design, a baseline)."
+        ),
+    ] = "local",
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Classify what the topic holds now, then exit (availableNow).")
+    ] = False,
+    timeout: Annotated[float | None, typer.Option(min=1, help="Stop a continuous run after N seconds.")] = None,
+) -> None:
+    """Spark Structured Streaming: classify tweets.raw live (its own checkpoint, independent of ingest).
+
+    Every prediction → tweets.predictions (keyed by tweet id); tweets whose P(classify.positive_class) ≥
+    classify.threshold → ai_tweets, their links → tweet_urls; unparsable records → tweets.deadletter with the
+    reason. A promoted model is picked up between micro-batches; each row records the version that scored it.
+    """
+    from streamsift.live.spark_job import Mode, run_classify
+
+    try:
+        m = Mode(mode)
+    except ValueError:
+        raise typer.BadParameter(f"{mode!r}: use local, remote or per-row", param_hint="--mode") from None
+    stats = run_classify(STATE.settings(), mode=m, until_idle=until_idle, timeout_s=timeout).to_dict()
+    console.print(
+        f"classified {stats['messages']:,} records in {stats['seconds']:.1f} s ({m.value} mode): "
+        f"{stats['ai_tweets']:,} AI tweets, {stats['dead_letters']:,} dead letters, model versions {stats['versions']}",
+        highlight=False,
+    )
