@@ -41,7 +41,13 @@ from streamsift.store.tables import validate_identifier
 DEFAULT_CONFIG_FILE = "streamsift.toml"
 ENV_PREFIX = "STREAMSIFT_"
 #: Keys that hold secrets: refused in the TOML file, accepted from the environment only.
-SECRET_KEYS = {("postgres", "password"), ("x_bearer_token",), ("x_api", "bearer_token"), ("web", "secret_key")}
+SECRET_KEYS = {
+    ("postgres", "password"),
+    ("x_bearer_token",),
+    ("x_user_token",),
+    ("x_api", "bearer_token"),
+    ("web", "secret_key"),
+}
 
 Port = int
 
@@ -375,6 +381,21 @@ class XApiSettings(_Section):
         ]
     )
     max_backoff_s: float = Field(default=320.0, gt=0)
+    #: The account that retweets (``streamsift act``): its numeric user id. Its OAuth 2.0 user-context
+    #: token comes from ``STREAMSIFT_X_USER_TOKEN`` (never from the file).
+    user_id: str | None = Field(default=None, pattern=r"^\d+$")
+
+
+class ActSettings(_Section):
+    """``streamsift act``: retweet every AI tweet that carries a link, exactly once."""
+
+    #: Look for new AI tweets this often (seconds) when running continuously.
+    poll_s: float = Field(default=5.0, gt=0)
+    #: Attempts per tweet on server errors / network failures before it is marked failed.
+    max_attempts: int = Field(default=5, ge=1)
+    #: Longest single wait for the rate limit to reset (X's window is 15 minutes).
+    max_wait_s: float = Field(default=900.0, gt=0)
+    request_timeout_s: float = Field(default=10.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -398,10 +419,13 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     ingest: IngestSettings = IngestSettings()
     classify: ClassifySettings = ClassifySettings()
+    act: ActSettings = ActSettings()
     producer: ProducerSettings = ProducerSettings()
     x_api: XApiSettings = XApiSettings()
     #: ``STREAMSIFT_X_BEARER_TOKEN``: the documented short name for ``x_api.bearer_token``.
     x_bearer_token: SecretStr | None = None
+    #: ``STREAMSIFT_X_USER_TOKEN``: the retweeting account's OAuth 2.0 user-context token (``streamsift act``).
+    x_user_token: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: Where ``make setup`` put the Maven-resolved jars (``kafka/`` and ``spark/`` inside).
     #: Empty: ``./build/jars``, else the repository checkout the package runs from.
@@ -516,6 +540,7 @@ def redacted_dump(settings: Settings) -> dict[str, Any]:
 
 
 __all__ = [
+    "ActSettings",
     "ClassifySettings",
     "DatasetSettings",
     "IngestSettings",

@@ -14,16 +14,26 @@
   exists gives a ``DuplicateRule`` error, unbalanced parentheses an
   ``UnprocessableEntity`` one.
 
+* ``POST /2/users/:id/retweets`` (``{"tweet_id": "..."}``) and
+  ``GET /2/tweets/:id/retweeted_by``: the retweet API with a user-context token
+  (``user_token``), X's per-user rate limit (``retweet_limit`` requests per
+  ``retweet_window_s``; ``x-rate-limit-*`` headers on every answer, 429 past it),
+  ``{"data": {"id", "retweeted": true}}`` answers, RFC 7807 problems for errors,
+  and ``fail_retweets`` scripted 503s. ``retweet_posts`` counts POSTs per tweet,
+  ``retweeted`` the tweets the user has retweeted.
+
 Every request is recorded (method, path, query, headers, JSON body). When
-``token`` is set, a request without ``Authorization: Bearer <token>`` gets
-X's 401 reply.
+``token`` is set, a stream or rules request without ``Authorization: Bearer <token>``
+gets X's 401 reply.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
-from collections import deque
+import time
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +46,8 @@ RULES_PATH = "/2/tweets/search/stream/rules"
 KEEP_ALIVE = b"\r\n"
 
 UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+RETWEET_PATH = re.compile(r"^/2/users/(\d+)/retweets$")
+RETWEETED_BY_PATH = re.compile(r"^/2/tweets/(\d+)/retweeted_by$")
 
 
 def tweet(tweet_id: int, text: str | None = None, *, rule: str = "1") -> dict[str, Any]:
@@ -99,8 +111,27 @@ class RecordedRequest:
 class FakeXApi:
     """The fake X API server. Use :meth:`start` / :meth:`stop` (or ``with``)."""
 
-    def __init__(self, *, token: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        user_token: str | None = None,
+        user_id: str = "42",
+        retweet_limit: int = 50,
+        retweet_window_s: float = 900.0,
+    ) -> None:
         self.token = token
+        self.user_token = user_token
+        self.user_id = user_id
+        self.retweet_limit = retweet_limit
+        self.retweet_window_s = retweet_window_s
+        self.retweet_posts: Counter[str] = Counter()
+        self.retweeted: set[str] = set()
+        self.missing_tweets: set[str] = set()
+        self.fail_retweets = 0
+        self.too_many = 0
+        self._window_start = time.time()
+        self._window_used = 0
         self.script: deque[Stream | Reply] = deque()
         self.requests: list[RecordedRequest] = []
         self.rules: dict[str, dict[str, str]] = {}
@@ -181,6 +212,89 @@ class FakeXApi:
             return {r["value"] for r in self.rules.values()}
 
     # -- behaviour (called by the handler) ---------------------------------------------------
+
+    def _rate_headers(self) -> dict[str, str]:
+        reset = self._window_start + self.retweet_window_s
+        return {
+            "x-rate-limit-limit": str(self.retweet_limit),
+            "x-rate-limit-remaining": str(max(self.retweet_limit - self._window_used, 0)),
+            "x-rate-limit-reset": str(int(reset) + (1 if reset % 1 else 0)),
+        }
+
+    def _retweet(self, user: str, body: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            now = time.time()
+            if now >= self._window_start + self.retweet_window_s:
+                self._window_start, self._window_used = now, 0
+            if self._window_used >= self.retweet_limit:
+                self.too_many += 1
+                problem = {
+                    "title": "Too Many Requests",
+                    "detail": "Too Many Requests",
+                    "type": "about:blank",
+                    "status": 429,
+                }
+                return 429, problem, self._rate_headers()
+            self._window_used += 1
+            headers = self._rate_headers()
+            if user != self.user_id:
+                return (
+                    403,
+                    {
+                        "title": "Forbidden",
+                        "status": 403,
+                        "type": "about:blank",
+                        "detail": "You are not permitted to perform this action.",
+                    },
+                    headers,
+                )
+            tweet_id = str((body or {}).get("tweet_id", ""))
+            if not tweet_id.isdigit():
+                return (
+                    400,
+                    {
+                        "title": "Invalid Request",
+                        "status": 400,
+                        "type": "about:blank",
+                        "detail": "tweet_id must be a string of digits",
+                    },
+                    headers,
+                )
+            if self.fail_retweets:
+                self.fail_retweets -= 1
+                return (
+                    503,
+                    {
+                        "title": "Service Unavailable",
+                        "status": 503,
+                        "type": "about:blank",
+                        "detail": "Service Unavailable",
+                    },
+                    headers,
+                )
+            self.retweet_posts[tweet_id] += 1
+            if tweet_id in self.missing_tweets:
+                return (
+                    404,
+                    {
+                        "title": "Not Found Error",
+                        "status": 404,
+                        "type": "https://api.twitter.com/2/problems/resource-not-found",
+                        "detail": f"Could not find tweet with tweet_id: [{tweet_id}].",
+                    },
+                    headers,
+                )
+            self.retweeted.add(tweet_id)
+            return 200, {"data": {"id": tweet_id, "retweeted": True}}, headers
+
+    def _retweeted_by(self, tweet_id: str) -> dict[str, Any]:
+        with self._lock:
+            if tweet_id in self.retweeted:
+                return {
+                    "data": [{"id": self.user_id, "name": "Bot", "username": "streamsift_bot"}],
+                    "meta": {"result_count": 1},
+                }
+        return {"meta": {"result_count": 0}}
 
     def _create_rule(self, value: str, tag: str | None) -> str:
         rule_id = str(self._next_rule_id)
@@ -270,7 +384,19 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         self.api._record(RecordedRequest(method, url.path, parse_qs(url.query), headers, body))
 
-        if self.api.token is not None and headers.get("authorization") != f"Bearer {self.api.token}":
+        retweet = RETWEET_PATH.match(url.path)
+        retweeted_by = RETWEETED_BY_PATH.match(url.path)
+        if retweet or retweeted_by:
+            if self.api.user_token is None or headers.get("authorization") != f"Bearer {self.api.user_token}":
+                self._send_json(401, UNAUTHORIZED)
+            elif retweet and method == "POST":
+                status, reply, extra = self.api._retweet(retweet[1], body)
+                self._send_json(status, reply, extra)
+            elif retweeted_by and method == "GET":
+                self._send_json(200, self.api._retweeted_by(retweeted_by[1]))
+            else:
+                self._send_json(404, {"title": "Not Found Error", "detail": f"no route {method} {url.path}"})
+        elif self.api.token is not None and headers.get("authorization") != f"Bearer {self.api.token}":
             self._send_json(401, UNAUTHORIZED)
         elif url.path == RULES_PATH and method == "GET":
             self._send_json(200, self.api._rules_get())

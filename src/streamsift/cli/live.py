@@ -79,3 +79,33 @@ def classify_cmd(
         f"{stats['ai_tweets']:,} AI tweets, {stats['dead_letters']:,} dead letters, model versions {stats['versions']}",
         highlight=False,
     )
+
+
+@app.command("act")
+def act_cmd(
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Act on what ai_tweets holds now, then exit.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Record the decisions, send nothing to X.")] = False,
+) -> None:
+    """Retweet every AI tweet that carries a link, exactly once (table retweet_actions).
+
+    Needs the account's OAuth 2.0 user-context token in STREAMSIFT_X_USER_TOKEN and its numeric id in
+    x_api.user_id; without them every action is recorded as a dry run. Honours X's rate limit
+    (50 retweets per 15 minutes) from its x-rate-limit-* headers; a crash between the API call and the
+    row write is reconciled with X on the next start, so no tweet is retweeted twice.
+    """
+    from streamsift.live.act import run_act
+
+    stop = threading.Event()
+    try:
+        stats = run_act(STATE.settings(), until_idle=until_idle, dry_run=dry_run, stop=stop).to_dict()
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    console.print(
+        f"{stats['mode']}: {stats['decided']:,} new actions, {stats['skipped']:,} skipped, {stats['done']:,} "
+        f"retweeted, {stats['dry_run']:,} dry runs, {stats['failed']:,} failed, "
+        f"{stats['reconciled']:,} reconciled, {stats['rate_limit_waits']:,} rate-limit waits",
+        highlight=False,
+    )

@@ -1,0 +1,305 @@
+"""``streamsift act``: retweet every AI tweet that carries a link — exactly once.
+
+    ai_tweets (has_links) ─► decide: one row per tweet in retweet_actions (pending, or skipped when
+                             its target — the tweet, or the original of a retweet — already has one)
+                         ─► for each pending row: record the intent (in_flight, attempts + 1, committed)
+                             ─► POST /2/users/:id/retweets ─► done | failed (+ the reason) | pending again
+                         ─► on start: in_flight rows left by a crash are reconciled with
+                             GET /2/tweets/:id/retweeted_by before anything is sent again
+
+Exactly once: a target has at most one non-skipped row (a unique index), the intent is committed
+before the API call, and a crash between the call and the row write is settled by asking X
+whether the account has retweeted the tweet. The rate limit is honoured from X's
+``x-rate-limit-remaining`` / ``x-rate-limit-reset`` headers (50 requests per 15 minutes per user);
+a 429 waits for the reset. Without user credentials (``STREAMSIFT_X_USER_TOKEN`` and
+``x_api.user_id``) every action is recorded as a ``dry_run`` and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from streamsift.config import Settings
+from streamsift.errors import StreamsiftError
+from streamsift.live.store import ensure_live_schema
+from streamsift.store.connection import connect
+
+log = logging.getLogger(__name__)
+
+DDL = """
+CREATE TABLE IF NOT EXISTS retweet_actions (
+    tweet_id        bigint PRIMARY KEY,
+    target_id       bigint NOT NULL,
+    decided_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    status          text NOT NULL CHECK (status IN ('pending', 'in_flight', 'dry_run', 'done', 'failed', 'skipped')),
+    reason          text,
+    attempts        integer NOT NULL DEFAULT 0,
+    last_attempt_at timestamptz,
+    done_at         timestamptz
+);
+CREATE UNIQUE INDEX IF NOT EXISTS retweet_actions_one_per_target ON retweet_actions (target_id)
+    WHERE status <> 'skipped';
+CREATE INDEX IF NOT EXISTS retweet_actions_status ON retweet_actions (status, decided_at)
+"""
+
+_CANDIDATES = """
+    SELECT a.tweet_id, coalesce(a.retweeted_id, a.tweet_id) AS target_id, a.predicted_at
+    FROM ai_tweets a
+    WHERE a.has_links AND NOT EXISTS (SELECT 1 FROM retweet_actions r WHERE r.tweet_id = a.tweet_id)
+"""
+
+_DECIDE = f"""
+WITH cand AS ({_CANDIDATES})
+INSERT INTO retweet_actions (tweet_id, target_id, status)
+SELECT DISTINCT ON (c.target_id) c.tweet_id, c.target_id, 'pending' FROM cand c
+WHERE NOT EXISTS (SELECT 1 FROM retweet_actions r WHERE r.target_id = c.target_id AND r.status <> 'skipped')
+ORDER BY c.target_id, c.predicted_at, c.tweet_id
+ON CONFLICT DO NOTHING
+"""
+
+_SKIP = f"""
+WITH cand AS ({_CANDIDATES})
+INSERT INTO retweet_actions (tweet_id, target_id, status, reason)
+SELECT c.tweet_id, c.target_id, 'skipped',
+       'its target ' || c.target_id || ' already has an action (from tweet ' || r.tweet_id || ')'
+FROM cand c JOIN retweet_actions r ON r.target_id = c.target_id AND r.status <> 'skipped'
+ON CONFLICT DO NOTHING
+"""
+
+
+class ActError(StreamsiftError):
+    """The retweet stage cannot go on."""
+
+
+def ensure_act_schema(conn: psycopg.Connection) -> None:
+    ensure_live_schema(conn)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.act'))")
+        for stmt in DDL.split(";"):
+            if stmt.strip():
+                conn.execute(stmt)
+
+
+@dataclass
+class Outcome:
+    kind: str  # done | rate_limited | rejected | retry
+    detail: str = ""
+
+
+class XRetweeter:
+    """The two X API v2 calls ``act`` needs, with the account's user-context token."""
+
+    def __init__(self, base_url: str, user_id: str, token: str, timeout_s: float) -> None:
+        import httpx
+
+        self.user_id = user_id
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s
+        )
+        self.remaining: int | None = None
+        self.reset_at: float | None = None
+
+    def _note_limits(self, headers) -> None:
+        rem, reset = headers.get("x-rate-limit-remaining"), headers.get("x-rate-limit-reset")
+        if rem is not None and rem.isdigit():
+            self.remaining = int(rem)
+        if reset is not None and reset.isdigit():
+            self.reset_at = float(reset)
+
+    def wait_s(self) -> float:
+        """How long to wait before the next call (0 unless the window is used up)."""
+        if self.remaining == 0 and self.reset_at is not None:
+            return max(self.reset_at - time.time(), 0.0) + 0.5
+        return 0.0
+
+    def retweet(self, tweet_id: int) -> Outcome:
+        import httpx
+
+        try:
+            r = self._client.post(f"/2/users/{self.user_id}/retweets", json={"tweet_id": str(tweet_id)})
+        except httpx.TransportError as exc:
+            return Outcome("retry", f"network: {type(exc).__name__}")
+        self._note_limits(r.headers)
+        if r.status_code == 200 and r.json().get("data", {}).get("retweeted") is True:
+            return Outcome("done")
+        if r.status_code == 429:
+            self.remaining = 0
+            if self.reset_at is None or self.reset_at < time.time():
+                self.reset_at = time.time() + 60  # no reset header: back off a minute
+            return Outcome("rate_limited", "429 Too Many Requests")
+        detail = _problem(r)
+        if r.status_code >= 500:
+            return Outcome("retry", f"{r.status_code} {detail}")
+        return Outcome("rejected", f"{r.status_code} {detail}")
+
+    def has_retweeted(self, tweet_id: int) -> bool:
+        r = self._client.get(f"/2/tweets/{tweet_id}/retweeted_by")
+        r.raise_for_status()
+        return any(u.get("id") == self.user_id for u in r.json().get("data", []))
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _problem(r) -> str:
+    try:
+        body = r.json()
+    except ValueError:
+        return r.text[:200]
+    if isinstance(body, dict):
+        return str(body.get("detail") or body.get("title") or body)[:300]
+    return str(body)[:300]
+
+
+@dataclass
+class ActStats:
+    decided: int = 0
+    skipped: int = 0
+    done: int = 0
+    dry_run: int = 0
+    failed: int = 0
+    reconciled: int = 0
+    rate_limit_waits: int = 0
+    mode: str = "dry_run"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def decide(conn: psycopg.Connection) -> tuple[int, int]:
+    """New ``pending`` and ``skipped`` rows for AI tweets with links not decided yet (one transaction)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.act.decide'))")
+        pending = conn.execute(_DECIDE).rowcount
+        skipped = conn.execute(_SKIP).rowcount
+    return pending, skipped
+
+
+def _claim(conn: psycopg.Connection) -> tuple[int, int, int] | None:
+    """Take the oldest pending row and record the intent (in_flight, attempts + 1) before any call."""
+    with conn.transaction():
+        row = conn.execute(
+            "UPDATE retweet_actions SET status = 'in_flight', attempts = attempts + 1, last_attempt_at = now() "
+            "WHERE tweet_id = (SELECT tweet_id FROM retweet_actions WHERE status = 'pending' "
+            "ORDER BY decided_at, tweet_id FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING tweet_id, target_id, attempts"
+        ).fetchone()
+    return row
+
+
+def _set(conn: psycopg.Connection, tweet_id: int, status: str, reason: str | None, *, undo_attempt: bool = False):
+    with conn.transaction():
+        conn.execute(
+            "UPDATE retweet_actions SET status = %s, reason = %s, attempts = attempts - %s, "
+            "done_at = CASE WHEN %s = 'done' THEN now() ELSE done_at END WHERE tweet_id = %s",
+            (status, reason, 1 if undo_attempt else 0, status, tweet_id),
+        )
+
+
+def run_act(
+    settings: Settings,
+    *,
+    until_idle: bool = False,
+    dry_run: bool = False,
+    stop: threading.Event | None = None,
+    on_action: Callable[[str], None] | None = None,
+) -> ActStats:
+    """Decide and carry out retweets until stopped, or (``until_idle``) until nothing is pending."""
+    stop = stop or threading.Event()
+    acfg = settings.act
+    token = settings.x_user_token.get_secret_value() if settings.x_user_token else None
+    live = bool(token and settings.x_api.user_id) and not dry_run
+    stats = ActStats(mode="live" if live else "dry_run")
+    client = (
+        XRetweeter(settings.x_api.base_url, settings.x_api.user_id, token, acfg.request_timeout_s)  # type: ignore[arg-type]
+        if live
+        else None
+    )
+    if not live:
+        why = "--dry-run" if dry_run else "no X user credentials (STREAMSIFT_X_USER_TOKEN and x_api.user_id)"
+        log.info("dry run (%s): actions are recorded, nothing is sent to X", why)
+    with connect(settings.postgres, autocommit=True) as conn:
+        ensure_act_schema(conn)
+        try:
+            if client is not None:
+                stats.reconciled = _reconcile(conn, client, acfg.request_timeout_s)
+            while not stop.is_set():
+                pending, skipped = decide(conn)
+                stats.decided += pending
+                stats.skipped += skipped
+                worked = _work(conn, client, acfg, stats, stop, on_action, dry_reason=None if live else why)
+                if until_idle and not worked and not pending:
+                    break
+                if not worked:
+                    stop.wait(acfg.poll_s)
+        finally:
+            if client is not None:
+                client.close()
+    return stats
+
+
+def _reconcile(conn: psycopg.Connection, client: XRetweeter, timeout_s: float) -> int:
+    """In-flight rows older than a call can take were left by a crash: ask X what happened."""
+    rows = conn.execute(
+        "SELECT tweet_id, target_id FROM retweet_actions WHERE status = 'in_flight' "
+        "AND last_attempt_at < now() - make_interval(secs => %s)",
+        (timeout_s * 2,),
+    ).fetchall()
+    for tweet_id, target in rows:
+        if client.has_retweeted(target):
+            _set(conn, tweet_id, "done", "reconciled after a restart: X shows the retweet")
+        else:
+            _set(conn, tweet_id, "pending", "reconciled after a restart: not retweeted, will retry")
+    if rows:
+        log.info("reconciled %d actions left in flight by an earlier run", len(rows))
+    return len(rows)
+
+
+def _work(conn, client, acfg, stats: ActStats, stop, on_action, dry_reason: str | None) -> int:
+    """Carry out pending actions; returns how many were handled."""
+    handled = 0
+    while not stop.is_set():
+        if client is not None and (wait := client.wait_s()) > 0:
+            stats.rate_limit_waits += 1
+            wait = min(wait, acfg.max_wait_s)
+            log.info("X rate limit reached: waiting %.0f s for the window to reset", wait)
+            if stop.wait(wait):
+                break
+        row = _claim(conn)
+        if row is None:
+            break
+        tweet_id, target, attempts = row
+        handled += 1
+        if client is None:
+            _set(conn, tweet_id, "dry_run", dry_reason)
+            stats.dry_run += 1
+            status = "dry_run"
+        else:
+            out = client.retweet(target)
+            if out.kind == "done":
+                _set(conn, tweet_id, "done", None)
+                stats.done += 1
+                status = "done"
+            elif out.kind == "rate_limited":
+                _set(conn, tweet_id, "pending", out.detail, undo_attempt=True)
+                status = "pending"
+            elif out.kind == "rejected" or attempts >= acfg.max_attempts:
+                _set(conn, tweet_id, "failed", out.detail)
+                stats.failed += 1
+                status = "failed"
+            else:
+                _set(conn, tweet_id, "pending", out.detail)
+                time.sleep(min(2**attempts * 0.5, 30))
+                status = "pending"
+        if on_action:
+            on_action(status)
+    return handled
+
+
+__all__ = ["DDL", "ActError", "ActStats", "Outcome", "XRetweeter", "decide", "ensure_act_schema", "run_act"]
