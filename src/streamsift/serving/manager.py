@@ -17,11 +17,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import threading
 import time
 import uuid
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,11 +57,10 @@ class Servable:
 
 
 class ModelManager:
-    def __init__(self, settings: Settings, metrics: ServerMetrics | None = None, executor: Executor | None = None):
+    def __init__(self, settings: Settings, metrics: ServerMetrics | None = None):
         self.settings = settings
         self.name = settings.model.name
         self.metrics = metrics
-        self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="model")
         self._servables: dict[int, Servable] = {}
         self._loading: set[int] = set()
         self.production: int | None = None
@@ -199,7 +196,7 @@ class ModelManager:
             s.batcher = MicroBatcher(
                 lambda texts, rt=rt: classify_batch(rt, texts),
                 len(rt.classes),
-                executor=None if os.environ.get("SS_INLINE") else self.executor,
+                executor=None,  # inline: the batch is ~1 ms; a thread hand-off costs more than it saves
                 max_batch_size=sv.max_batch_size,
                 max_wait_s=sv.max_batch_wait_ms / 1000,
                 max_queue_texts=sv.max_queue_texts,
