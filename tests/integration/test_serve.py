@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 import uuid
 
@@ -21,17 +17,15 @@ import httpx
 import numpy as np
 import pytest
 
-from streamsift.infra.process import free_port
 from streamsift.models.predict import OnnxClassifier
 from streamsift.models.registry import promote
 from streamsift.records import MalformedRecord, parse_payload
 from streamsift.sources.synthetic import generate
 from streamsift.store.connection import connect
-from tests.integration.helpers import settings_env, train_two_versions
+from tests.integration.helpers import train_two_versions
+from tests.support.serve_process import TOKEN, Server
 
 pytestmark = pytest.mark.integration
-
-TOKEN = "s3cret-token-for-tests"
 
 
 def synthetic_texts(n: int, seed: int) -> list[str]:
@@ -48,65 +42,6 @@ def synthetic_texts(n: int, seed: int) -> list[str]:
 def models(infra_settings, tmp_path_factory):
     """Two trained versions of a fresh model name: v1 in production, v2 a candidate."""
     return train_two_versions(infra_settings, tmp_path_factory.mktemp("models"), prefix="srv", seed=71)
-
-
-class Server:
-    """``streamsift serve`` in a subprocess on a free port; stopped by its pid."""
-
-    def __init__(self, settings, tmp_path, **serving) -> None:
-        self.port = free_port()
-        env = settings_env(settings)
-        env.update(
-            {
-                "STREAMSIFT_MODEL__NAME": settings.model.name,
-                "STREAMSIFT_MODEL__MODELS_DIR": str(settings.model.models_dir),
-                "STREAMSIFT_SERVING__PORT": str(self.port),
-                "STREAMSIFT_SERVING__REGISTRY_POLL_S": "1",
-                "STREAMSIFT_SERVE_TOKEN": TOKEN,
-            }
-        )
-        for k, v in serving.items():
-            env[f"STREAMSIFT_SERVING__{k.upper()}"] = str(v)
-        self.out = (tmp_path / f"serve-{self.port}.out").open("w+")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamsift.cli", "serve"],
-            env=env,
-            stdout=self.out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.name = settings.model.name
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"serve exited {self.proc.returncode}: {self.output()}")
-            try:
-                if httpx.get(f"{self.base}/v2/health/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"serve not ready in 90 s: {self.output()}")
-
-    def output(self) -> str:
-        self.out.flush()
-        self.out.seek(0)
-        return self.out.read()
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {TOKEN}"}
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
 
 
 @pytest.fixture(scope="module")
