@@ -75,3 +75,17 @@ def train_two_versions(infra_settings, models_dir, *, prefix: str, seed: int):
 def synthetic_payloads(n: int, seed: int):
     """``n`` synthetic stream items (valid tweets and the generator's malformed records)."""
     return list(generate(n, seed=seed))
+
+
+def register_copy(settings, model_path, models_dir) -> int:
+    """Register a copy of a trained model folder in ``settings``' registry and promote it; returns its version."""
+    import shutil
+
+    from streamsift.models.registry import promote, register, staging_dir
+
+    s = settings.model_copy(update={"model": settings.model.model_copy(update={"models_dir": models_dir})})
+    staged = staging_dir(s)
+    shutil.copytree(model_path, staged, dirs_exist_ok=True)
+    reg = register(s, staged, metrics={}, fingerprint={"copied_from": str(model_path)})
+    promote(s, reg.version)
+    return reg.version

@@ -203,3 +203,59 @@ def test_broker_stopped_15s_mid_produce_every_record_lands_once(private_infra, t
     assert got == (len(valid), malformed, n_urls)
     _terminal_is_clean(err)
     assert code == 0, err[-3000:]
+
+
+def test_worker_rides_out_postgres_stopped_20s(private_infra, live_models, topic_name, tmp_path_factory):
+    """Live classification keeps every record through a database outage (the retrying live sink)."""
+    from collections import Counter
+
+    from streamsift.live.worker import run_worker
+    from streamsift.records import MalformedRecord, parse_payload
+    from tests.integration.helpers import register_copy
+    from tests.integration.live_support import ai_rows, predictions_for, reference_p_ai
+
+    s0, v1, _v2 = live_models
+    models_dir = tmp_path_factory.mktemp("outage-models")
+    s = private_infra.model_copy(update={"model": s0.model.model_copy(update={"models_dir": models_dir})})
+    version = register_copy(s, v1.path, models_dir)
+    s = s.model_copy(
+        update={"classify": s.classify.model_copy(update={"group_id": f"g-{topic_name}", "batch_size": 300})}
+    )
+    KafkaBroker(s.kafka, s.state.root).ensure_topics([topic_name])
+    items = list(generate(RECORDS, seed=92))
+    records, texts = Counter(), {}
+    for it in items:
+        try:
+            t, _ = parse_payload(it.record.payload)
+        except MalformedRecord:
+            continue
+        records[t.tweet_id] += 1
+        texts[t.tweet_id] = t.text
+    stop = threading.Event()
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.setdefault("stats", run_worker(s, stop=stop, topic=topic_name)))
+    producer, produced = _produce_in_background(s, topic_name, items)
+    worker.start()
+    pg = PostgresServer(s.postgres, s.state.root)
+    try:
+        deadline = time.monotonic() + 120
+        while sum(predictions_for(s, set(records)).values()) < 1000:
+            assert time.monotonic() < deadline and worker.is_alive()
+            time.sleep(0.5)
+        assert pg.stop()
+        time.sleep(20)
+        assert pg.start()
+        producer.join(120)
+        assert "error" not in produced, produced.get("error")
+        deadline = time.monotonic() + 180
+        while sum(predictions_for(s, set(records)).values()) < sum(records.values()):
+            assert time.monotonic() < deadline and worker.is_alive(), "the worker did not catch up"
+            time.sleep(1)
+    finally:
+        pg.start()
+        stop.set()
+        worker.join(60)
+    assert predictions_for(s, set(records)) == records
+    ids = list(texts)
+    p_ai = reference_p_ai(s, version, [texts[i] for i in ids])
+    assert set(ai_rows(s, set(ids))) == {i for i, p in zip(ids, p_ai, strict=True) if p >= 0.5}

@@ -464,19 +464,14 @@ def test_promotion_swaps_under_load_with_no_failed_request(models, tmp_path):
 @pytest.fixture(scope="module")
 def private(models, tmp_path_factory):
     """A private Kafka + PostgreSQL (this test stops PostgreSQL) with v1 registered and promoted."""
-    import shutil
-
-    from streamsift.models.registry import register, staging_dir
     from tests.conftest import running_infra
+    from tests.integration.helpers import register_copy
 
     s, v1, _v2 = models
     with running_infra(tmp_path_factory.mktemp("serve-outage")) as ps:
-        model = s.model.model_copy(update={"models_dir": tmp_path_factory.mktemp("private-models")})
-        ps = ps.model_copy(update={"model": model})
-        staged = staging_dir(ps)
-        shutil.copytree(v1.path, staged, dirs_exist_ok=True)
-        reg = register(ps, staged, metrics={}, fingerprint={"copied_from": v1.path})
-        promote(ps, reg.version)
+        models_dir = tmp_path_factory.mktemp("private-models")
+        ps = ps.model_copy(update={"model": s.model.model_copy(update={"models_dir": models_dir})})
+        register_copy(ps, v1.path, models_dir)
         yield ps
 
 

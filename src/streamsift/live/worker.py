@@ -1,10 +1,10 @@
 """``streamsift worker``: live classification as a Kafka consumer-group service (no Spark).
 
 Each loop: poll up to ``classify.batch_size`` records → score them with the production model
-(read once per batch, so one version scores a batch) → in one Kafka transaction, produce every
-prediction to ``tweets.predictions`` and every unparsable record to ``tweets.deadletter`` →
-upsert the AI tweets into PostgreSQL (retried through outages) → commit the consumed offsets
-*inside the same transaction* (``send_offsets_to_transaction``) and commit it.
+(read once per batch, so one version scores a batch) → upsert the AI tweets into PostgreSQL
+(retried through outages) → in one Kafka transaction, produce every prediction to
+``tweets.predictions`` and every unparsable record to ``tweets.deadletter`` and commit the
+consumed offsets (``send_offsets_to_transaction``).
 
 So a crash anywhere — kill -9 included — replays the batch from the last committed offsets:
 the PostgreSQL writes are idempotent and the half-done Kafka transaction is aborted, so
@@ -113,7 +113,7 @@ def run_worker(
         {
             "bootstrap.servers": settings.kafka.bootstrap,
             "transactional.id": f"{cs.group_id}-{worker_id}",
-            "transaction.timeout.ms": 10_000,
+            "transaction.timeout.ms": 30_000,
             "linger.ms": 5,
             "compression.type": "lz4",
             "logger": _kafka_logger("producer"),
@@ -145,35 +145,12 @@ def run_worker(
                 source="worker",
                 max_chars=settings.model.max_chars,
             )
-            producer.begin_transaction()
-            try:
-                for key, value in scored.predictions:
-                    _produce(producer, settings.kafka.topic_predictions, key, value)
-                for m, reason in scored.dead:
-                    _produce(
-                        producer,
-                        settings.kafka.topic_deadletter,
-                        None,
-                        m.value,
-                        headers=[
-                            ("reason", reason.encode()),
-                            ("stage", STAGE.encode()),
-                            ("source.topic", m.topic.encode()),
-                            ("source.partition", str(m.partition).encode()),
-                            ("source.offset", str(m.offset).encode()),
-                        ],
-                    )
-                sink.write(scored.ai_rows, scored.urls)
-                producer.send_offsets_to_transaction(
-                    consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), 30
-                )
-                producer.commit_transaction(60)
-            except BaseException:
-                try:
-                    producer.abort_transaction(30)
-                except KafkaException:
-                    log.warning("could not abort the Kafka transaction; the broker aborts it on timeout")
-                raise
+            # PostgreSQL first (retried through outages, outside any Kafka transaction, so a long
+            # database outage cannot outlive the transaction timeout), then one short transaction:
+            # predictions + dead letters + the consumed offsets.
+            sink.write(scored.ai_rows, scored.urls)
+            while not _commit_batch(producer, consumer, settings, scored, msgs):
+                pass
             stats.batches += 1
             stats.messages += len(msgs)
             stats.scored += scored.scored
@@ -191,6 +168,53 @@ def run_worker(
         manager.close()
     log.info("worker %s stopped after %d batches (%d records)", worker_id, stats.batches, stats.messages)
     return stats
+
+
+def _commit_batch(producer, consumer, settings: Settings, scored, msgs) -> bool:
+    """Produce a batch's outputs and commit its offsets in one Kafka transaction.
+
+    False when the transaction had to be aborted (a retriable error): the caller tries again.
+    A fatal error (this producer fenced by a newer instance) raises.
+    """
+    from confluent_kafka import KafkaException, TopicPartition
+
+    try:
+        producer.begin_transaction()
+        for key, value in scored.predictions:
+            _produce(producer, settings.kafka.topic_predictions, key, value)
+        for m, reason in scored.dead:
+            _produce(
+                producer,
+                settings.kafka.topic_deadletter,
+                None,
+                m.value,
+                headers=[
+                    ("reason", reason.encode()),
+                    ("stage", STAGE.encode()),
+                    ("source.topic", m.topic.encode()),
+                    ("source.partition", str(m.partition).encode()),
+                    ("source.offset", str(m.offset).encode()),
+                ],
+            )
+        ends: dict[tuple[str, int], int] = {}
+        for m in msgs:
+            key = (m.topic(), m.partition())
+            ends[key] = max(ends.get(key, -1), m.offset() + 1)
+        offsets = [TopicPartition(t, p, o) for (t, p), o in ends.items()]
+        producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30)
+        producer.commit_transaction(60)
+        return True
+    except KafkaException as exc:
+        err = exc.args[0] if exc.args else None
+        if err is not None and err.txn_requires_abort():
+            log.warning("Kafka transaction aborted (%s): sending the batch again", err.str())
+            producer.abort_transaction(30)
+            return False
+        if err is not None and err.retriable():
+            log.warning("Kafka transaction commit failed (%s): retrying", err.str())
+            time.sleep(1)
+            return False
+        raise
 
 
 def _ts(timestamp: tuple[int, int]) -> datetime | None:

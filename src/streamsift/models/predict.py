@@ -161,7 +161,9 @@ def predict_file(
             from multiprocessing import get_context
 
             pending: list = []
-            with get_context("fork").Pool(
+            # spawn, not fork: a child forked from a process holding ONNX Runtime, Kafka or py4j
+            # threads can inherit a held lock and hang for ever (it did, in CI).
+            with get_context("spawn").Pool(
                 workers, initializer=_worker_init, initargs=(str(clf.path), clf.classes, limit)
             ) as pool:
 
