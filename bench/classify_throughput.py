@@ -219,9 +219,11 @@ def wait_settled(s, seconds: float, quiet_s: float = 6.0) -> None:
     raise RuntimeError(f"ai_tweets still changing (or empty) after {seconds} s")
 
 
-def paced_case(s, kind: str, payloads: list[SourceRecord], rate: float, spark=None, tmp=None) -> dict:
+def paced_case(s, kind: str, payloads: list[SourceRecord], rate: float, spark=None, tmp=None, trigger=None) -> dict:
     """A running consumer, then ``rate`` tweets/s; lag from Kafka timestamp to the committed row."""
-    topic = f"bench.paced.{kind}"
+    topic = f"bench.paced.{kind}{'.t' + trigger.split()[0] if trigger else ''}"
+    if trigger:
+        s = s.model_copy(update={"classify": s.classify.model_copy(update={"trigger_interval": trigger})})
     KafkaBroker(s.kafka, s.state.root).ensure_topics([topic])
     reset_outputs(s)
     errors: list[BaseException] = []
@@ -255,6 +257,7 @@ def paced_case(s, kind: str, payloads: list[SourceRecord], rate: float, spark=No
             raise errors[0]
     out = lag_and_rows(s)
     return {
+        "trigger_interval": s.classify.trigger_interval if kind == "spark" else None,
         "rate_cap": rate,
         "records": len(payloads),
         "achieved_send_rate": round(len(payloads) / sent_s, 1),
@@ -289,6 +292,9 @@ def main() -> None:
         try:
             result["model_version"] = train_model(s)
             spark = get_spark(s, app_name="streamsift-bench-classify")
+            # warm-up: the first query of a session pays the JVM's class loading and the Python workers' start
+            fill_topic(s, "bench.warmup", payloads[:2000])
+            spark_case(s, spark, "bench.warmup", "local", tmp, 2000)
             for name, procs in (("worker_1", 1), ("worker_2", 2)):
                 if want(name):
                     fill_topic(s, f"bench.{name}", payloads)
@@ -325,6 +331,10 @@ def main() -> None:
                 result["paced_worker"] = paced_case(s, "worker", paced, args.paced_rate)
             if want("paced_spark_local"):
                 result["paced_spark_local"] = paced_case(s, "spark", paced, args.paced_rate, spark=spark, tmp=tmp)
+            if want("paced_spark_local_trigger0"):  # micro-batches back to back instead of every second
+                result["paced_spark_local_trigger0"] = paced_case(
+                    s, "spark", paced, args.paced_rate, spark=spark, tmp=tmp, trigger="0 seconds"
+                )
             per_row = result.get("spark_per_row", {}).get("tweets_per_s")
             if per_row:
                 result["ratios_vs_per_row"] = {

@@ -49,6 +49,7 @@ def _ai(conn, tweet_id: int, *, links: bool = True, retweet_of: int | None = Non
         retweet_of,
         t,
         t,
+        ["ai"],
     )
     conn.execute(f"INSERT INTO ai_tweets ({', '.join(AI_COLUMNS)}) VALUES ({', '.join(['%s'] * len(row))})", row)
 

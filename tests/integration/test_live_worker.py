@@ -102,7 +102,7 @@ def test_a_promotion_mid_stream_switches_versions_with_nothing_lost_or_doubled(l
     assert result["stats"].versions == {v1.version, v2.version}
 
 
-def _worker_proc(s, topic: str, worker_id: str, tmp_path) -> subprocess.Popen:
+def _worker_proc(s, topic: str, worker_id: str, tmp_path, *args: str) -> subprocess.Popen:
     env = settings_env(s)
     env.update(
         {
@@ -115,7 +115,7 @@ def _worker_proc(s, topic: str, worker_id: str, tmp_path) -> subprocess.Popen:
     )
     out = (tmp_path / f"worker-{worker_id}-{uuid.uuid4().hex[:4]}.log").open("w")
     return subprocess.Popen(
-        [sys.executable, "-m", "streamsift.cli", "worker", "--worker-id", worker_id],
+        [sys.executable, "-m", "streamsift.cli", "worker", "--worker-id", worker_id, *args],
         env=env,
         stdout=out,
         stderr=subprocess.STDOUT,
@@ -161,3 +161,21 @@ def test_two_workers_share_partitions_and_a_killed_one_loses_and_doubles_nothing
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
     assert a.returncode == 0 and b2.returncode == 0  # SIGTERM: finish the batch, commit, exit cleanly
+
+
+def test_two_until_idle_workers_both_exit_when_the_topic_is_drained(live_models, topic_name, tmp_path):
+    """The first worker to finish leaves the group; the other takes its partitions over, already read to
+    their end, and must still see that it is caught up (it waited for ever, before)."""
+    s = live_settings(live_models, batch_size=200)
+    records, _valid, _bad = stream_records(s, topic_name, 3000, seed=86)
+    procs = [_worker_proc(s, topic_name, w, tmp_path, "--until-idle") for w in ("x", "y")]
+    try:
+        for p in procs:
+            p.wait(120)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)
+    assert [p.returncode for p in procs] == [0, 0]
+    assert predictions_for(s, set(records)) == records

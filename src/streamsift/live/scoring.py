@@ -14,6 +14,17 @@ from streamsift.records import MalformedRecord, parse_payload
 from streamsift.serving.runtime import ModelRuntime, classify_batch
 
 STAGE = "classify"
+HIST_BUCKETS = 10
+
+
+def batch_key(source: str, messages: list[KafkaMessage]) -> str:
+    """``source|topic:partition:first_offset,...`` over the partitions of ``messages`` (sorted)."""
+    first: dict[tuple[str, int], int] = {}
+    for m in messages:
+        k = (m.topic, m.partition)
+        if k not in first or m.offset < first[k]:
+            first[k] = m.offset
+    return source + "|" + ",".join(f"{t}:{p}:{o}" for (t, p), o in sorted(first.items()))
 
 
 @dataclass
@@ -30,6 +41,12 @@ class ScoredBatch:
     #: (message, reason) of records that are not tweets
     dead: list[tuple[KafkaMessage, str]] = field(default_factory=list)
     scored: int = 0
+    #: who scored it (worker, spark-local, ...) and which Kafka records: ``topic:partition:first offset``
+    #: of each partition in the batch — a replayed batch has the same key, so its statistics count once
+    source: str = ""
+    batch_key: str = ""
+    #: P(positive class) of every scored tweet in ten buckets of 0.1, for the dashboard's histogram
+    histogram: list[int] = field(default_factory=lambda: [0] * HIST_BUCKETS)
 
 
 def positive_index(classes: list[str], positive: str) -> int:
@@ -48,7 +65,7 @@ def score_messages(
     max_chars: int = 2000,
 ) -> ScoredBatch:
     """Parse, classify (one call), and build every output row of a batch."""
-    out = ScoredBatch(model_version=runtime.version)
+    out = ScoredBatch(model_version=runtime.version, source=source, batch_key=batch_key(source, messages))
     tweets, stamps = [], []
     for m in messages:
         try:
@@ -67,6 +84,9 @@ def score_messages(
     now_s = now.isoformat()
     labels = probs.argmax(axis=1)
     p_pos = probs[:, pos]
+    out.histogram = np.bincount(
+        np.minimum((p_pos * HIST_BUCKETS).astype(np.int64), HIST_BUCKETS - 1), minlength=HIST_BUCKETS
+    ).tolist()
     rows = probs.tolist()
     name = runtime.name
     for i, t in enumerate(tweets):
@@ -104,6 +124,7 @@ def score_messages(
                 t.retweeted_id,
                 now,
                 stamps[i],
+                list(dict.fromkeys(h.lower() for h in t.hashtags)),
             )
         )
         out.urls.extend((t.tweet_id, u.url, u.expanded_url, u.domain) for u in t.urls)
@@ -111,4 +132,4 @@ def score_messages(
     return out
 
 
-__all__ = ["STAGE", "ScoredBatch", "positive_index", "score_messages"]
+__all__ = ["HIST_BUCKETS", "STAGE", "ScoredBatch", "batch_key", "positive_index", "score_messages"]

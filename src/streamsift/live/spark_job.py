@@ -168,7 +168,7 @@ def _scorer(spec: dict[str, Any], pg: dict[str, Any], topics: dict[str, str], cs
                         source=f"spark-{spec['mode']}",
                         max_chars=spec["max_chars"],
                     )
-                    sink.write(scored.ai_rows, scored.urls)
+                    sink.write(scored)
                     yield _kafka_rows(scored, topics)
         finally:
             sink.close()

@@ -5,15 +5,22 @@ a tweet seen again keeps its row unless a *different* model version scored it, t
 takes the new verdict (``tweets.predictions`` keeps every version's) — and their links go into
 ``tweet_urls`` once. Replaying a batch therefore changes nothing. Writes go through
 :func:`~streamsift.store.retry.write_with_retry`, so a database outage is ridden out.
+
+The same transaction keeps what the dashboard reads, pre-aggregated so its charts stay fast
+with millions of rows: ``classify_batches`` (one row per batch, keyed by its Kafka records,
+so a replay counts once: tweets classified, AI tweets, dead letters, a probability histogram)
+and ``ai_terms`` (link domains and hashtags of newly stored AI tweets, per day).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Any
 
 import psycopg
 
+from streamsift.live.scoring import ScoredBatch
 from streamsift.store.retry import ConnectionHolder, write_with_retry
 from streamsift.store.schema import URL_COLUMNS
 
@@ -33,6 +40,7 @@ AI_COLUMNS = (
     "retweeted_id",
     "predicted_at",
     "kafka_timestamp",
+    "hashtags",
 )
 
 DDL = """
@@ -52,7 +60,27 @@ CREATE TABLE IF NOT EXISTS ai_tweets (
     kafka_timestamp timestamptz,
     stored_at       timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+ALTER TABLE ai_tweets ADD COLUMN IF NOT EXISTS hashtags text[] NOT NULL DEFAULT '{}';
 CREATE INDEX IF NOT EXISTS ai_tweets_predicted_at ON ai_tweets (predicted_at);
+CREATE INDEX IF NOT EXISTS ai_tweets_text_search ON ai_tweets USING gin (to_tsvector('simple', text));
+CREATE TABLE IF NOT EXISTS classify_batches (
+    batch_key     text PRIMARY KEY,
+    source        text NOT NULL,
+    model_version integer NOT NULL,
+    at            timestamptz NOT NULL DEFAULT clock_timestamp(),
+    classified    integer NOT NULL,
+    ai            integer NOT NULL,
+    dead          integer NOT NULL,
+    histogram     integer[] NOT NULL
+);
+CREATE INDEX IF NOT EXISTS classify_batches_at ON classify_batches (at);
+CREATE TABLE IF NOT EXISTS ai_terms (
+    day  date NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('domain', 'hashtag')),
+    term text NOT NULL,
+    n    bigint NOT NULL,
+    PRIMARY KEY (day, kind, term)
+);
 CREATE TABLE IF NOT EXISTS tweet_urls (
     tweet_id     bigint NOT NULL,
     url          text NOT NULL,
@@ -68,6 +96,12 @@ SELECT DISTINCT ON (tweet_id) {", ".join(AI_COLUMNS)} FROM _ai ORDER BY tweet_id
 ON CONFLICT (tweet_id) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in AI_COLUMNS[1:])}, stored_at = clock_timestamp()
 WHERE ai_tweets.model_version <> EXCLUDED.model_version
+RETURNING tweet_id, (xmax = 0) AS inserted
+"""
+
+_TERMS = """
+INSERT INTO ai_terms (day, kind, term, n) VALUES (%s, %s, %s, %s)
+ON CONFLICT (day, kind, term) DO UPDATE SET n = ai_terms.n + EXCLUDED.n
 """
 
 
@@ -88,39 +122,78 @@ class LiveSink:
         self._holder = ConnectionHolder(connect_kwargs)
         self._schema = False
 
-    def write(self, ai_rows: list[tuple[Any, ...]], urls: list[tuple[int, str, str, str]]) -> int:
-        """Upsert ``ai_rows`` and insert ``urls`` in one transaction; returns rows inserted or changed."""
-        if not ai_rows and not urls:
+    def write(self, scored: ScoredBatch) -> int:
+        """Store a scored batch in one transaction; returns AI rows inserted or changed."""
+        if not scored.scored and not scored.dead:
             return 0
         return write_with_retry(
-            lambda: self._write(self._holder.get(), ai_rows, urls),
+            lambda: self._write(self._holder.get(), scored),
             window_s=self.retry_window_s,
             target=str(self.connect_kwargs.get("conninfo", "PostgreSQL")),
-            what=f"writing {len(ai_rows)} AI tweets",
+            what=f"writing {len(scored.ai_rows)} AI tweets",
             on_retry=self._holder.reset,
         )
 
-    def _write(self, conn: psycopg.Connection, ai_rows, urls) -> int:
+    def _write(self, conn: psycopg.Connection, scored: ScoredBatch) -> int:
         if not self._schema:
             ensure_live_schema(conn)
             self._schema = True
         with conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO classify_batches (batch_key, source, model_version, classified, ai, dead, histogram)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (batch_key) DO NOTHING",
+                (
+                    scored.batch_key,
+                    scored.source,
+                    scored.model_version,
+                    scored.scored,
+                    len(scored.ai_rows),
+                    len(scored.dead),
+                    scored.histogram,
+                ),
+            )
+            if not scored.ai_rows:
+                return 0
             cur.execute("CREATE TEMP TABLE IF NOT EXISTS _ai (LIKE ai_tweets INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
             with cur.copy(f"COPY _ai ({', '.join(AI_COLUMNS)}) FROM STDIN") as cp:
-                for r in ai_rows:
+                for r in scored.ai_rows:
                     cp.write_row(r)
             cur.execute(_UPSERT)
-            changed = cur.rowcount
-            if urls:
+            returned = cur.fetchall()
+            if scored.urls:
                 cur.executemany(
                     f"INSERT INTO tweet_urls ({', '.join(URL_COLUMNS)}) VALUES (%s, %s, %s, %s) "
                     "ON CONFLICT (tweet_id, expanded_url) DO NOTHING",
-                    urls,
+                    scored.urls,
                 )
-        return changed
+            new = {tid for tid, inserted in returned if inserted}
+            terms = _term_counts(scored, new)
+            if terms:
+                cur.executemany(_TERMS, [(day, kind, term, n) for (day, kind, term), n in terms.items()])
+        return len(returned)
 
     def close(self) -> None:
         self._holder.close()
+
+
+def _term_counts(scored: ScoredBatch, new: set[int]) -> Counter:
+    """(day, kind, term) → count over the AI tweets stored for the first time (a replay adds nothing)."""
+    counts: Counter = Counter()
+    if not new:
+        return counts
+    i_id, i_day, i_tags = AI_COLUMNS.index("tweet_id"), AI_COLUMNS.index("predicted_at"), AI_COLUMNS.index("hashtags")
+    day_of = {}
+    for r in scored.ai_rows:
+        if r[i_id] in new and r[i_id] not in day_of:
+            day_of[r[i_id]] = r[i_day].date()
+            for tag in r[i_tags]:
+                counts[(day_of[r[i_id]], "hashtag", tag)] += 1
+    seen: set[tuple[int, str]] = set()
+    for tid, _url, _expanded, domain in scored.urls:
+        if tid in day_of and domain and (tid, domain) not in seen:
+            seen.add((tid, domain))
+            counts[(day_of[tid], "domain", domain)] += 1
+    return counts
 
 
 __all__ = ["AI_COLUMNS", "DDL", "LiveSink", "ensure_live_schema"]

@@ -148,7 +148,7 @@ def run_worker(
             # PostgreSQL first (retried through outages, outside any Kafka transaction, so a long
             # database outage cannot outlive the transaction timeout), then one short transaction:
             # predictions + dead letters + the consumed offsets.
-            sink.write(scored.ai_rows, scored.urls)
+            sink.write(scored)
             while not _commit_batch(producer, consumer, settings, scored, msgs):
                 pass
             stats.batches += 1
@@ -236,9 +236,20 @@ def _caught_up(consumer, TopicPartition) -> bool:
     assignment = consumer.assignment()
     if not assignment:
         return False
-    for tp in consumer.position(assignment):
+    positions = consumer.position(assignment)
+    unfetched = [tp for tp in positions if tp.offset < 0]
+    # A partition taken over in a rebalance has no position until something is fetched from it: its
+    # group's committed offset says whether anything is left.
+    committed = (
+        {(tp.topic, tp.partition): tp.offset for tp in consumer.committed(unfetched, timeout=10)} if unfetched else {}
+    )
+    for tp in positions:
         low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
-        done = tp.offset >= high if tp.offset >= 0 else high == low  # < 0: nothing fetched yet
+        if tp.offset >= 0:
+            done = tp.offset >= high
+        else:
+            at = committed.get((tp.topic, tp.partition), -1)
+            done = at >= high if at >= 0 else high == low
         if not done:
             return False
     return True
