@@ -167,7 +167,7 @@ def test_two_until_idle_workers_both_exit_when_the_topic_is_drained(live_models,
     """The first worker to finish leaves the group; the other takes its partitions over, already read to
     their end, and must still see that it is caught up (it waited for ever, before)."""
     s = live_settings(live_models, batch_size=200)
-    records, _valid, _bad = stream_records(s, topic_name, 3000, seed=86)
+    records, _valid, _bad = stream_records(s, topic_name, 3000, seed=96)
     procs = [_worker_proc(s, topic_name, w, tmp_path, "--until-idle") for w in ("x", "y")]
     try:
         for p in procs:

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from psycopg import sql
 from sklearn.metrics import cohen_kappa_score
 
@@ -23,22 +18,9 @@ from streamsift.store.connection import connect
 from streamsift.web.app import create_app
 from streamsift.web.auth import UserStore, hash_password
 from tests.integration.helpers import fill_raw, with_version
+from tests.integration.web_support import USERS, XSS, chromium, login, serve_app
 
 pytestmark = pytest.mark.integration
-
-USERS = {"alice": "alice-password-1", "bob": "bob-password-2"}
-XSS = [
-    "<script>window.__xss = 1; document.title = 'pwned'</script> a tweet about machine learning",
-    '<img src=x onerror="window.__xss = 2"> deep learning with an image payload',
-    'javascript link <a href="javascript:window.__xss=3">click</a> https://example.com/"onmouseover="x',
-]
-
-
-def chromium_path() -> str:
-    path = os.environ.get("STREAMSIFT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        raise RuntimeError("Chromium is not installed: `make setup` installs Debian's chromium package")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -63,56 +45,14 @@ def web_settings(infra_settings):
 @pytest.fixture(scope="module")
 def server(web_settings) -> Iterator[str]:
     users = UserStore({u: hash_password(p) for u, p in USERS.items()})
-    port = free_port()
-    config = uvicorn.Config(create_app(web_settings, users=users), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(10)
+    with serve_app(create_app(web_settings, users=users)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=chromium_path(),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-dev-shm-usage",
-            ],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def login(browser, server: str, user: str, *, bypass_csp: bool = True):
-    # Playwright's wait_for_function evaluates strings, which our CSP (rightly) forbids.
-    ctx = browser.new_context(viewport={"width": 1100, "height": 800}, bypass_csp=bypass_csp)
-    page = ctx.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(f"{server}/")
-    page.fill("#username", user)
-    page.fill("#password", USERS[user])
-    page.click("#login")
-    page.wait_for_url(f"{server}/")
-    return page
+    with chromium() as b:
+        yield b
 
 
 def open_table(page, server: str, table: str, queue: str = "unlabelled") -> str:

@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS ai_tweets (
     stored_at       timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 ALTER TABLE ai_tweets ADD COLUMN IF NOT EXISTS hashtags text[] NOT NULL DEFAULT '{}';
-CREATE INDEX IF NOT EXISTS ai_tweets_predicted_at ON ai_tweets (predicted_at);
+DROP INDEX IF EXISTS ai_tweets_predicted_at;
+CREATE INDEX IF NOT EXISTS ai_tweets_feed ON ai_tweets (predicted_at DESC, tweet_id DESC);
 CREATE INDEX IF NOT EXISTS ai_tweets_text_search ON ai_tweets USING gin (to_tsvector('simple', text));
 CREATE TABLE IF NOT EXISTS classify_batches (
     batch_key     text PRIMARY KEY,
@@ -105,7 +106,20 @@ ON CONFLICT (day, kind, term) DO UPDATE SET n = ai_terms.n + EXCLUDED.n
 """
 
 
+_CURRENT = """
+SELECT to_regclass('ai_terms') IS NOT NULL AND to_regclass('classify_batches_at') IS NOT NULL
+   AND to_regclass('ai_tweets_feed') IS NOT NULL AND to_regclass('ai_tweets_text_search') IS NOT NULL
+   AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ai_tweets') AND attname = 'hashtags')
+"""
+
+
 def ensure_live_schema(conn: psycopg.Connection) -> None:
+    """Create or upgrade the live tables. A catalogue check first: when the schema is current no DDL
+    runs, so the many sinks of a Spark job take no table locks (the DDL's locks deadlocked with the
+    writes of concurrent tasks)."""
+    with conn.transaction():  # its own transaction: a bare execute would leave one open on the connection
+        if conn.execute(_CURRENT).fetchone()[0]:
+            return
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.live'))")
         for stmt in DDL.split(";"):
@@ -169,7 +183,11 @@ class LiveSink:
             new = {tid for tid, inserted in returned if inserted}
             terms = _term_counts(scored, new)
             if terms:
-                cur.executemany(_TERMS, [(day, kind, term, n) for (day, kind, term), n in terms.items()])
+                # The counters are shared by every concurrent writer (Spark tasks, workers): one writer at a
+                # time, for the moment until its commit (this is the transaction's last statement).
+                # Without the lock, concurrent upserts deadlocked even in key order.
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.ai_terms'))")
+                cur.executemany(_TERMS, [(day, kind, term, n) for (day, kind, term), n in sorted(terms.items())])
         return len(returned)
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""The annotation app: FastAPI, server-rendered pages, one static script, JSON API.
+"""The web app: the annotation UI and the live dashboard. FastAPI, server-rendered pages, static scripts, JSON API.
 
 Security: every tweet is untrusted input. Pages are Jinja2 with autoescape and the
 script renders tweet text with ``textContent`` only; a strict content-security policy
@@ -10,11 +10,19 @@ every state-changing request needs the session and its CSRF token (header
 import logging
 import time
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
@@ -22,6 +30,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from streamsift.config import Settings
 from streamsift.web.auth import UserStore, new_csrf_token, same_token, session_secret, user_store
+from streamsift.web.dashboard import DashboardError, DashboardStore, FeedFilter
 from streamsift.web.store import QUEUES, AnnotationError, AnnotationStore, Item
 
 log = logging.getLogger(__name__)
@@ -43,15 +52,22 @@ class SkipIn(BaseModel):
     tweet_id: int
 
 
+def _aware(dt: datetime | None) -> datetime | None:
+    """A time without a zone is taken as UTC."""
+    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
 def create_app(settings: Settings, *, users: UserStore | None = None) -> FastAPI:
     """Build the app for ``settings`` (``users`` overrides ``web.users``, for tests)."""
     store = AnnotationStore(settings)
     users = users or user_store(settings.web)
     classes = list(settings.labeling.classes)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    app = FastAPI(title="streamsift annotation", docs_url="/docs", redoc_url=None)
+    app = FastAPI(title="streamsift web: annotation and dashboard", docs_url="/docs", redoc_url=None)
     app.state.users = users
     app.state.store = store
+    dash = DashboardStore(settings)
+    app.state.dashboard = dash
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next) -> Response:
@@ -75,6 +91,10 @@ def create_app(settings: Settings, *, users: UserStore | None = None) -> FastAPI
         https_only=False,
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.exception_handler(DashboardError)
+    async def dashboard_error(_request: Request, exc: DashboardError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
 
     @app.exception_handler(AnnotationError)
     async def annotation_error(_request: Request, exc: AnnotationError) -> JSONResponse:
@@ -272,6 +292,90 @@ def create_app(settings: Settings, *, users: UserStore | None = None) -> FastAPI
         if len(data) > 20_000_000:
             raise AnnotationError("the file is larger than 20 MB", status=413)
         return {"applied": store.import_csv(table, data, user)}
+
+    # -- dashboard -------------------------------------------------------------------------------------
+    @app.get("/dashboard", response_class=HTMLResponse)
+    async def dashboard_page(request: Request) -> Response:
+        user = page_user(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        return templates.TemplateResponse(
+            request,
+            "dashboard.html",
+            {
+                "user": user,
+                "csrf": request.session["csrf"],
+                "model": settings.model.name,
+                "positive": settings.classify.positive_class,
+            },
+        )
+
+    def feed_filter(
+        links_only: bool = False,
+        p_min: Annotated[float, Query(ge=0, le=1)] = 0.0,
+        p_max: Annotated[float, Query(ge=0, le=1)] = 1.0,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> FeedFilter:
+        """Filters of the AI-tweet feed (``since`` / ``until``: ISO 8601 times of prediction)."""
+        return FeedFilter(links_only, p_min, p_max, q, _aware(since), _aware(until))
+
+    @app.get("/api/dashboard/feed", tags=["dashboard"])
+    def api_feed(
+        _user: Annotated[str, Depends(current_user)],
+        f: Annotated[FeedFilter, Depends(feed_filter)],
+        cursor: Annotated[str | None, Query(max_length=60)] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> dict[str, Any]:
+        """AI tweets, newest first, filtered; pass the answer's ``next`` as ``cursor`` for the next page."""
+        return dash.feed(f, cursor=cursor, limit=limit)
+
+    @app.get("/api/dashboard/feed.csv", tags=["dashboard"])
+    def api_feed_csv(
+        _user: Annotated[str, Depends(current_user)], f: Annotated[FeedFilter, Depends(feed_filter)]
+    ) -> Response:
+        """The filtered feed as CSV (at most 100,000 rows)."""
+        f.check()
+        return StreamingResponse(
+            dash.feed_csv(f),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="ai_tweets.csv"'},
+        )
+
+    @app.get("/api/dashboard/series", tags=["dashboard"])
+    def api_series(
+        _user: Annotated[str, Depends(current_user)], minutes: Annotated[int, Query(ge=1, le=10080)] = 60
+    ) -> dict[str, Any]:
+        """Tweets classified, AI tweets and the AI share per minute."""
+        return dash.series(minutes)
+
+    @app.get("/api/dashboard/histogram", tags=["dashboard"])
+    def api_histogram(
+        _user: Annotated[str, Depends(current_user)], minutes: Annotated[int, Query(ge=1, le=10080)] = 60
+    ) -> dict[str, Any]:
+        """How the probability of the positive class is spread over the tweets classified."""
+        return dash.histogram(minutes)
+
+    @app.get("/api/dashboard/terms", tags=["dashboard"])
+    def api_terms(
+        _user: Annotated[str, Depends(current_user)],
+        kind: Annotated[str, Query(pattern="^(domain|hashtag)$")] = "domain",
+        days: Annotated[int, Query(ge=1, le=366)] = 1,
+        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    ) -> dict[str, Any]:
+        """Top link domains or hashtags of the AI tweets."""
+        return dash.terms(kind, days=days, limit=limit)
+
+    @app.get("/api/dashboard/retweets", tags=["dashboard"])
+    def api_retweets(_user: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
+        """Retweet actions by status."""
+        return dash.retweets()
+
+    @app.get("/api/dashboard/health", tags=["dashboard"])
+    def api_health(_user: Annotated[str, Depends(current_user)]) -> dict[str, Any]:
+        """Kafka lag per consumer, rows per table, dead letters, throughput, the model, the model server."""
+        return dash.health()
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

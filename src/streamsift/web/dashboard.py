@@ -78,20 +78,27 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 class DashboardStore:
     """Queries for the dashboard; one per app, sharing the app's connection pool."""
 
-    def __init__(self, settings: Settings, pool: ConnectionPool) -> None:
+    def __init__(self, settings: Settings, *, pool_size: int = 3) -> None:
+        from streamsift.store.connection import connect_kwargs
+
         self.settings = settings
-        self.pool = pool
+        kwargs = connect_kwargs(settings.postgres)
+        conninfo = kwargs.pop("conninfo")
+        self.pool = ConnectionPool(
+            conninfo, kwargs=kwargs, min_size=1, max_size=pool_size, open=True, name="streamsift-dashboard"
+        )
         self._cache: dict[str, tuple[float, Any]] = {}
         self._schema = False
 
     def _conn(self):
-        conn_cm = self.pool.connection()
         if not self._schema:
             with self.pool.connection() as conn:
                 ensure_live_schema(conn)
-                conn.commit()
             self._schema = True
-        return conn_cm
+        return self.pool.connection()
+
+    def close(self) -> None:
+        self.pool.close()
 
     def _cached(self, key: str, seconds: float, make):
         hit = self._cache.get(key)
