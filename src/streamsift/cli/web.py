@@ -1,4 +1,4 @@
-"""``streamsift web``: the annotation UI and its account helpers."""
+"""``streamsift web``: the annotation UI, the live dashboard, and the account helpers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from streamsift.cli._common import (
 from streamsift.errors import StreamsiftError
 
 web_app = typer.Typer(
-    help="The annotation web UI: build the golden label column from the weakly labelled tables.",
+    help="The web app: the annotation UI (golden labels for the weakly labelled tables) and the live dashboard.",
     invoke_without_command=True,
 )
 app.add_typer(web_app, name="web")
@@ -27,7 +27,8 @@ def web_cmd(
     ctx: typer.Context,
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: web.port).")] = None,
 ) -> None:
-    """Serve the annotation UI on 127.0.0.1 (keyboard-first labelling, queues, agreement, export/import)."""
+    """Serve the annotation UI (keyboard-first labelling, queues, agreement, export/import) and the live
+    dashboard (/dashboard: AI tweets, charts, pipeline health) on 127.0.0.1."""
     if ctx.invoked_subcommand is not None:
         return
     import uvicorn
@@ -47,7 +48,7 @@ def web_cmd(
             "[yellow]development mode, no annotators configured:[/yellow] log in as [bold]admin[/bold] with the "
             f"one-time password [bold]{users.generated_password}[/bold] (set web.users for real accounts)"
         )
-    console.print(f"annotation UI on http://{host}:{p}/  (API docs at /docs)")
+    console.print(f"annotation UI on http://{host}:{p}/ · dashboard http://{host}:{p}/dashboard  (API docs at /docs)")
     uvicorn.run(application, host=host, port=p, log_level="warning")
 
 

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,6 +90,12 @@ class DashboardStore:
         )
         self._cache: dict[str, tuple[float, Any]] = {}
         self._schema = False
+        # One AdminClient for the app's life, created here, in the thread that builds the app: librdkafka
+        # first initialised inside a request thread of the running server crashed the process (SIGSEGV).
+        from confluent_kafka.admin import AdminClient
+
+        self._admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap, "socket.timeout.ms": 3000})
+        self._lock = threading.Lock()
 
     def _conn(self):
         if not self._schema:
@@ -268,8 +275,9 @@ class DashboardStore:
             if conn.execute("SELECT to_regclass('dead_letters')").fetchone()[0] is None:
                 return []
             rows = conn.execute(
-                "SELECT stage, left(reason, 120) AS reason, count(*) FROM dead_letters GROUP BY 1, 2 "
-                "ORDER BY 3 DESC LIMIT 20"
+                # positions inside a reason ("line 1 column 82") are folded so like reasons count together
+                "SELECT stage, left(regexp_replace(reason, '[0-9]+', 'N', 'g'), 120) AS reason, count(*) "
+                "FROM dead_letters GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 20"
             ).fetchall()
         return [{"stage": s, "reason": r, "count": int(n)} for s, r, n in rows]
 
@@ -327,7 +335,18 @@ class DashboardStore:
 
     def kafka_lag(self) -> list[dict[str, Any]]:
         """Consumer lag on tweets.raw: the worker's consumer group, and ingest's / classify's Spark checkpoints."""
-        return self._cached("kafka_lag", 5.0, lambda: kafka_lag(self.settings))
+
+        def make():
+            if self._admin is None:
+                from confluent_kafka.admin import AdminClient
+
+                self._admin = AdminClient(
+                    {"bootstrap.servers": self.settings.kafka.bootstrap, "socket.timeout.ms": 3000}
+                )
+            return kafka_lag(self.settings, self._admin)
+
+        with self._lock:  # one caller at a time talks to the broker; the others get the cached answer
+            return self._cached("kafka_lag", 5.0, make)
 
     def server(self) -> dict[str, Any]:
         """The model server's counters (its /metrics), if one answers at ``classify.server_url``."""
@@ -386,49 +405,45 @@ def _spark_positions(checkpoint: Path) -> dict[str, dict[int, int]] | None:
     return None
 
 
-def kafka_lag(settings: Settings) -> list[dict[str, Any]]:
-    from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
-    from confluent_kafka.admin import AdminClient
+def kafka_lag(settings: Settings, admin=None) -> list[dict[str, Any]]:
+    """Lag per consumer of the raw topic, from the broker's end offsets (AdminClient only: no consumer)."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient, OffsetSpec
 
     out: list[dict[str, Any]] = []
-    conf = {"bootstrap.servers": settings.kafka.bootstrap, "socket.timeout.ms": 3000}
+    consumers: list[tuple[str, str, dict[str, dict[int, int]]]] = []
     try:
-        admin = AdminClient(conf)
-        probe = Consumer({**conf, "group.id": "streamsift-dashboard-probe", "enable.auto.commit": False})
-    except Exception as exc:  # noqa: BLE001 - the panel shows the reason
-        return [{"consumer": "kafka", "error": str(exc)}]
-    ends: dict[tuple[str, int], int] = {}
-
-    def end(topic: str, p: int) -> int:
-        if (topic, p) not in ends:
-            ends[(topic, p)] = probe.get_watermark_offsets(TopicPartition(topic, p), timeout=3)[1]
-        return ends[(topic, p)]
-
-    def entry(name: str, kind: str, positions: dict[str, dict[int, int]]) -> dict[str, Any]:
-        lag = sum(max(end(t, p) - o, 0) for t, parts in positions.items() for p, o in parts.items())
-        return {"consumer": name, "kind": kind, "topics": sorted(positions), "lag": lag}
-
-    try:
+        admin = admin or AdminClient({"bootstrap.servers": settings.kafka.bootstrap, "socket.timeout.ms": 3000})
         group = settings.classify.group_id
-        fut = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=3)
-        res = fut[group].result()
         positions: dict[str, dict[int, int]] = {}
-        for tp in res.topic_partitions or []:
-            if tp.offset >= 0:
-                positions.setdefault(tp.topic, {})[tp.partition] = tp.offset
+        # Only for a group that exists: confluent-kafka 2.16.1 crashed the process (SIGSEGV) asking for the
+        # offsets of an unknown group from a thread-pool thread (reproduced; see docs/architecture.md).
+        known = {g.group_id for g in admin.list_consumer_groups(request_timeout=3).result().valid}
+        if group in known:
+            res = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=3)[group]
+            for tp in res.result().topic_partitions or []:
+                if tp.offset >= 0:
+                    positions.setdefault(tp.topic, {})[tp.partition] = tp.offset
         if positions:
-            out.append(entry(f"worker group {group}", "consumer group", positions))
+            consumers.append((f"worker group {group}", "consumer group", positions))
         root = settings.state.root / "checkpoints"
         for stage in ("ingest", "classify"):
             base = root / stage
             for ck in sorted(base.iterdir()) if base.is_dir() else []:
                 pos = _spark_positions(ck)
                 if pos:
-                    out.append(entry(f"{stage} {ck.name}", "spark checkpoint", pos))
+                    consumers.append((f"{stage} {ck.name}", "spark checkpoint", pos))
+        wanted = {TopicPartition(t, p) for _n, _k, pos in consumers for t, parts in pos.items() for p in parts}
+        ends: dict[tuple[str, int], int] = {}
+        if wanted:
+            futures = admin.list_offsets({tp: OffsetSpec.latest() for tp in wanted}, request_timeout=3)
+            for tp, fut in futures.items():
+                ends[(tp.topic, tp.partition)] = fut.result().offset
+        for name, kind, pos in consumers:
+            lag = sum(max(ends.get((t, p), o) - o, 0) for t, parts in pos.items() for p, o in parts.items())
+            out.append({"consumer": name, "kind": kind, "topics": sorted(pos), "lag": lag})
     except Exception as exc:  # noqa: BLE001 - a broker that is down is a health fact, not a crash
         out.append({"consumer": "kafka", "error": str(exc)[:200]})
-    finally:
-        probe.close()
     return out
 
 
