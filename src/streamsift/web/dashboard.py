@@ -94,7 +94,15 @@ class DashboardStore:
         # first initialised inside a request thread of the running server crashed the process (SIGSEGV).
         from confluent_kafka.admin import AdminClient
 
-        self._admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap, "socket.timeout.ms": 3000})
+        from streamsift.ingest.producer import _FileOnlyLog
+
+        self._admin = AdminClient(
+            {
+                "bootstrap.servers": settings.kafka.bootstrap,
+                "socket.timeout.ms": 3000,
+                "logger": _FileOnlyLog(logging.getLogger("streamsift.web.librdkafka"), {}),
+            }
+        )
         self._lock = threading.Lock()
 
     def _conn(self):
@@ -142,22 +150,44 @@ class DashboardStore:
             at, tid = decode_cursor(cursor)
             where.append(sql.SQL("(a.predicted_at, a.tweet_id) < (%s, %s)"))
             args += [at, tid]
-        query = sql.SQL(
-            """SELECT a.tweet_id, a.text, a.author, a.created_at, a.probability, a.label, a.model_version,
-                      a.has_links, a.is_retweet, a.predicted_at, r.status AS retweet_status,
-                      ARRAY(SELECT u.expanded_url FROM tweet_urls u WHERE u.tweet_id = a.tweet_id
-                            ORDER BY u.expanded_url) AS links
-               FROM ai_tweets a LEFT JOIN retweet_actions r ON r.tweet_id = a.tweet_id
-               WHERE {where} ORDER BY a.predicted_at DESC, a.tweet_id DESC LIMIT %s"""
-        ).format(where=sql.SQL(" AND ").join(where))
+        cond = sql.SQL(" AND ").join(where)
+        columns = sql.SQL(
+            """a.tweet_id, a.text, a.author, a.created_at, a.probability, a.label, a.model_version,
+               a.has_links, a.is_retweet, a.predicted_at, r.status AS retweet_status,
+               ARRAY(SELECT u.expanded_url FROM tweet_urls u WHERE u.tweet_id = a.tweet_id
+                     ORDER BY u.expanded_url) AS links"""
+        )
+        walk = sql.SQL(
+            "SELECT {columns} FROM ai_tweets a LEFT JOIN retweet_actions r ON r.tweet_id = a.tweet_id "
+            "WHERE {cond} ORDER BY a.predicted_at DESC, a.tweet_id DESC LIMIT %s"
+        ).format(columns=columns, cond=cond)
         with self._conn() as conn:
             self._ensure_actions(conn)
+            query = walk
+            if f.q and f.q.strip() and self._few_matches(conn, cond, args):
+                # A selective search: find the matches through the text index first, then order them.
+                # (Walking the time index until 50 rows match reads the whole table when few do.)
+                query = sql.SQL(
+                    "WITH m AS MATERIALIZED (SELECT a.tweet_id FROM ai_tweets a WHERE {cond}) "
+                    "SELECT {columns} FROM ai_tweets a JOIN m USING (tweet_id) "
+                    "LEFT JOIN retweet_actions r ON r.tweet_id = a.tweet_id "
+                    "ORDER BY a.predicted_at DESC, a.tweet_id DESC LIMIT %s"
+                ).format(columns=columns, cond=cond)
             rows = conn.cursor(row_factory=dict_row).execute(query, [*args, limit + 1]).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
         items = [_feed_item(r) for r in rows]
         nxt = encode_cursor(rows[-1]["predicted_at"], rows[-1]["tweet_id"]) if more and rows else None
         return {"items": items, "next": nxt, "limit": limit}
+
+    @staticmethod
+    def _few_matches(conn, cond: sql.Composable, args: list[Any], threshold: int = 5000) -> bool:
+        """The planner's estimate of the rows a filter matches (from the text index's statistics) is small."""
+        plan = conn.execute(
+            sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM ai_tweets a WHERE {}").format(cond), args
+        ).fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return plan[0]["Plan"]["Plan Rows"] < threshold
 
     def feed_csv(self, f: FeedFilter) -> Iterator[str]:
         """The filtered feed as CSV, newest first, at most ``EXPORT_MAX`` rows."""
