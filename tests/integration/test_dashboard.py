@@ -21,7 +21,7 @@ from streamsift.web.app import create_app
 from streamsift.web.auth import UserStore, hash_password
 from tests.integration.helpers import synthetic_payloads
 from tests.integration.live_support import live_settings
-from tests.integration.web_support import USERS, XSS, chromium, login, serve_app
+from tests.integration.web_support import USERS, XSS, login, serve_app
 
 pytestmark = pytest.mark.integration
 
@@ -69,12 +69,6 @@ def server(classified):
     users = UserStore({u: hash_password(p) for u, p in USERS.items()})
     with serve_app(create_app(s, users=users)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def _open(browser, server):

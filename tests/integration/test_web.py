@@ -18,7 +18,7 @@ from streamsift.store.connection import connect
 from streamsift.web.app import create_app
 from streamsift.web.auth import UserStore, hash_password
 from tests.integration.helpers import fill_raw, with_version
-from tests.integration.web_support import USERS, XSS, chromium, login, serve_app
+from tests.integration.web_support import USERS, XSS, login, serve_app
 
 pytestmark = pytest.mark.integration
 
@@ -47,12 +47,6 @@ def server(web_settings) -> Iterator[str]:
     users = UserStore({u: hash_password(p) for u, p in USERS.items()})
     with serve_app(create_app(web_settings, users=users)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def open_table(page, server: str, table: str, queue: str = "unlabelled") -> str:

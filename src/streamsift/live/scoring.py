@@ -49,6 +49,17 @@ class ScoredBatch:
     histogram: list[int] = field(default_factory=lambda: [0] * HIST_BUCKETS)
 
 
+def dead_letter_headers(m: KafkaMessage, reason: str) -> list[tuple[str, bytes]]:
+    """The Kafka headers of a dead letter on ``tweets.deadletter``: why, which stage, where it came from."""
+    return [
+        ("reason", reason.encode()),
+        ("stage", STAGE.encode()),
+        ("source.topic", m.topic.encode()),
+        ("source.partition", str(m.partition).encode()),
+        ("source.offset", str(m.offset).encode()),
+    ]
+
+
 def positive_index(classes: list[str], positive: str) -> int:
     if positive not in classes:
         raise ValueError(f"classify.positive_class {positive!r} is not one of the model's classes {classes}")
@@ -132,4 +143,12 @@ def score_messages(
     return out
 
 
-__all__ = ["HIST_BUCKETS", "STAGE", "ScoredBatch", "batch_key", "positive_index", "score_messages"]
+__all__ = [
+    "HIST_BUCKETS",
+    "STAGE",
+    "ScoredBatch",
+    "batch_key",
+    "dead_letter_headers",
+    "positive_index",
+    "score_messages",
+]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from streamsift.config import Settings
 from streamsift.ingest.sink import KafkaMessage, utc
-from streamsift.live.scoring import STAGE, score_messages
+from streamsift.live.scoring import dead_letter_headers, score_messages
 from streamsift.live.store import LiveSink, ensure_live_schema
 from streamsift.store.connection import connect, connect_kwargs
 
@@ -117,16 +117,7 @@ def _kafka_rows(scored, topics: dict[str, str]) -> pa.RecordBatch:
         _HEADERS = pa.list_(pa.struct([("key", pa.string()), ("value", pa.binary())]))
     ai_ids = {r[0] for r in scored.ai_rows}
     preds, dead = scored.predictions, scored.dead
-    headers = [
-        [
-            {"key": "reason", "value": reason.encode()},
-            {"key": "stage", "value": STAGE.encode()},
-            {"key": "source.topic", "value": m.topic.encode()},
-            {"key": "source.partition", "value": str(m.partition).encode()},
-            {"key": "source.offset", "value": str(m.offset).encode()},
-        ]
-        for m, reason in dead
-    ]
+    headers = [[{"key": k, "value": v} for k, v in dead_letter_headers(m, reason)] for m, reason in dead]
     return pa.RecordBatch.from_arrays(
         [
             pa.array([topics["predictions"]] * len(preds) + [topics["deadletter"]] * len(dead), pa.string()),

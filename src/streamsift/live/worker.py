@@ -29,7 +29,7 @@ from typing import Any
 from streamsift.config import Settings
 from streamsift.errors import StreamsiftError
 from streamsift.ingest.sink import KafkaMessage
-from streamsift.live.scoring import STAGE, score_messages
+from streamsift.live.scoring import dead_letter_headers, score_messages
 from streamsift.live.store import LiveSink
 from streamsift.serving.manager import ModelManager, ModelNotReady
 from streamsift.store.connection import connect_kwargs
@@ -183,19 +183,7 @@ def _commit_batch(producer, consumer, settings: Settings, scored, msgs) -> bool:
         for key, value in scored.predictions:
             _produce(producer, settings.kafka.topic_predictions, key, value)
         for m, reason in scored.dead:
-            _produce(
-                producer,
-                settings.kafka.topic_deadletter,
-                None,
-                m.value,
-                headers=[
-                    ("reason", reason.encode()),
-                    ("stage", STAGE.encode()),
-                    ("source.topic", m.topic.encode()),
-                    ("source.partition", str(m.partition).encode()),
-                    ("source.offset", str(m.offset).encode()),
-                ],
-            )
+            _produce(producer, settings.kafka.topic_deadletter, None, m.value, headers=dead_letter_headers(m, reason))
         ends: dict[tuple[str, int], int] = {}
         for m in msgs:
             key = (m.topic(), m.partition())
