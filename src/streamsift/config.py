@@ -17,6 +17,7 @@ never reads the environment itself.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -534,6 +535,28 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         _TOML_DATA.reset(token)
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The effective settings as ``STREAMSIFT_*`` environment variables (one JSON value per section).
+
+    A child process given them (the background services of ``streamsift demo``) runs with exactly
+    these settings, whether they came from a file, the environment or keyword overrides. Secrets are
+    included: a child's environment is as private as this process's own; never log the result.
+    """
+
+    def plain(o: Any) -> Any:
+        return o.get_secret_value() if isinstance(o, SecretStr) else str(o)
+
+    out = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, BaseModel):
+            value = json.dumps(value.model_dump(), default=plain)
+        out[ENV_PREFIX + name.upper()] = plain(value)
+    return out
+
+
 def redacted_dump(settings: Settings) -> dict[str, Any]:
     """The settings as JSON-able data, secrets shown as ``**********``."""
     return settings.model_dump(mode="json")
@@ -558,4 +581,5 @@ __all__ = [
     "config_path",
     "load_settings",
     "redacted_dump",
+    "settings_env",
 ]

@@ -1,83 +1,363 @@
-"""``streamsift demo``: the pipeline stages built so far, end to end, on the synthetic stream:
-infra up → produce → ingest → dataset prepare → label → train."""
+"""``streamsift demo``: the whole loop in one call, on the built-in synthetic stream.
+
+infra up → produce → ingest (Spark) → dataset prepare → weak labels (Snorkel) → train → promote →
+model server, live-classification worker and web app in the background → more tweets streamed
+through live classification → the dry-run retweet action → a report of every stage.
+
+Every stage is an importable function used as it is; this module only runs them in order, times
+them and names the stage (and its log file) when one fails. The background services are
+:mod:`streamsift.infra.services`: they stop at the end unless ``keep_running`` (then
+``streamsift infra down`` stops them with Kafka and PostgreSQL).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import secrets
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from psycopg import sql
-from rich.console import Console
-
 from streamsift.config import Settings
-from streamsift.dataset.prepare import prepare_dataset
-from streamsift.infra import status, up
-from streamsift.ingest.producer import produce
-from streamsift.ingest.spark_job import run_ingest
-from streamsift.labeling.pipeline import export_dir, run_labeling
-from streamsift.labeling.registry import load_lfs
-from streamsift.sources.synthetic import SyntheticSource
-from streamsift.store.connection import connect
-from streamsift.store.tables import raw_table
+from streamsift.errors import StreamsiftError
 
 log = logging.getLogger(__name__)
 
+Progress = Callable[[str, int | None], Callable[[int], None]]
+STAGES = (
+    "infra",
+    "produce",
+    "ingest",
+    "prepare",
+    "label",
+    "train",
+    "promote",
+    "services",
+    "live stream",
+    "classify",
+    "act",
+    "serve",
+)
+DEMO_USER = "demo"
 
-def run_demo(settings: Settings, *, count: int = 20_000, seed: int = 0, console: Console | None = None) -> dict:
-    """infra up → ``count`` synthetic tweets → Kafka → Spark → PostgreSQL; returns what landed."""
-    console = console or Console(stderr=True)
+
+class DemoError(StreamsiftError):
+    """A stage of the demo failed (the message names it, the hint its log file)."""
+
+
+@dataclass
+class StageResult:
+    """One row of the summary table."""
+
+    stage: str
+    rows: int | None
+    seconds: float
+    detail: str
+
+    @property
+    def per_second(self) -> float | None:
+        return round(self.rows / self.seconds, 1) if self.rows and self.seconds > 0 else None
+
+
+@dataclass
+class DemoReport:
+    stages: list[StageResult] = field(default_factory=list)
+    agreement_label_model_vs_majority: float | None = None
+    model: dict[str, Any] = field(default_factory=dict)
+    dashboard_url: str = ""
+    login: dict[str, Any] = field(default_factory=dict)
+    services: dict[str, int] = field(default_factory=dict)
+    kept_running: bool = False
+    state_dir: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["stages"] = [{**asdict(s), "per_second": s.per_second} for s in self.stages]
+        return d
+
+
+@dataclass
+class DemoOptions:
+    #: Synthetic tweets for the training half: the default fills every split (test 1,000, dev 500,
+    #: snorkel_train 10,000, the rest train) after duplicates and malformed records are dropped.
+    count: int = 20_000
+    seed: int = 0
+    #: Tweets streamed through live classification once the model is in production, and their pace.
+    live_count: int = 5_000
+    live_rate: float = 1_000.0
+    keep_running: bool = False
+    #: How long to wait for live classification to catch up.
+    classify_timeout_s: float = 300.0
+
+
+class _Runner:
+    """Runs the stages in order: announces each, times it, turns a failure into a :class:`DemoError`."""
+
+    def __init__(self, settings: Settings, report: DemoReport, on_stage: Callable[[int, int, str], None]):
+        self.settings, self.report, self.on_stage = settings, report, on_stage
+        self.i = 0
+
+    @contextlib.contextmanager
+    def stage(self, name: str, *logs: Path) -> Iterator[StageResult]:
+        self.i += 1
+        self.on_stage(self.i, len(STAGES), name)
+        result = StageResult(name, None, 0.0, "")
+        t0 = time.perf_counter()
+        try:
+            yield result
+        except Exception as exc:
+            where = " and ".join(str(p) for p in (logs or (self._main_log(),)))
+            hint = getattr(exc, "hint", None)
+            raise DemoError(
+                f"stage {self.i}/{len(STAGES)} ({name}) failed: {exc.args[0] if exc.args else type(exc).__name__}",
+                hint=f"{hint + '; ' if hint else ''}log: {where}",
+            ) from exc
+        result.seconds = round(time.perf_counter() - t0, 2)
+        self.report.stages.append(result)
+        log.info("demo stage %s: %s", name, result)
+
+    def _main_log(self) -> Path:
+        return self.settings.state.root / "logs" / "streamsift.log"
+
+
+def run_demo(
+    settings: Settings,
+    options: DemoOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    on_stage: Callable[[int, int, str], None] | None = None,
+) -> DemoReport:
+    """Run the whole loop; returns the report. Background services stop at the end unless
+    ``options.keep_running``; so does the infrastructure, if this call started it."""
+    from streamsift.infra import down, up
+    from streamsift.infra.services import stop_services
+
+    opts = options or DemoOptions()
+    progress = progress or (lambda _d, _t: lambda _n: None)
+    report = DemoReport(state_dir=str(settings.state.root), kept_running=opts.keep_running)
+    run = _Runner(settings, report, on_stage or (lambda _i, _n, _s: None))
     t0 = time.perf_counter()
-    console.print("[bold]1/6[/bold] infra up (Kafka KRaft + PostgreSQL)")
-    up(settings)
-    console.print(f"[bold]2/6[/bold] producing {count:,} synthetic tweets (seed {seed}) to {settings.kafka.topic_raw}")
-    produced = produce(iter(SyntheticSource(count, seed)), settings.kafka, settings.producer)
-    console.print(f"      {produced.delivered:,} records in {produced.seconds:.1f} s")
-    table = raw_table(settings.dataset.prefix, settings.dataset.version)
-    console.print(f"[bold]3/6[/bold] Spark Structured Streaming: {settings.kafka.topic_raw} → {table}")
-    ingested = run_ingest(settings, until_idle=True)
-    report: dict[str, Any] = {
-        "produced": produced.delivered,
-        "ingest": ingested.to_dict(),
-        "postgres_url": status(settings)["postgres_url"],
-        "raw_table": table,
-    }
-    with connect(settings.postgres) as conn:
-        t = sql.Identifier(table)
-        report["raw_rows"] = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(t)).fetchone()[0]
-        report["tweet_urls_rows"] = conn.execute("SELECT count(*) FROM tweet_urls").fetchone()[0]
-        report["dead_letters_rows"] = conn.execute(
-            "SELECT count(*) FROM dead_letters WHERE stage = 'ingest'"
-        ).fetchone()[0]
-        report["top_link_domains"] = dict(
-            conn.execute(
-                "SELECT domain, count(*) FROM tweet_urls GROUP BY domain ORDER BY 2 DESC, 1 LIMIT 5"
-            ).fetchall()
-        )
-    console.print(f"[bold]4/6[/bold] dataset prepare: dedup {table} and split it")
-    prepared = prepare_dataset(settings)
-    report["dataset"] = {"distinct_tweets": prepared.dedup_rows, "splits": prepared.sizes, "created": prepared.created}
-    console.print(f"[bold]5/6[/bold] label: {len(load_lfs(settings.labeling))} labeling functions + Snorkel LabelModel")
-    labelled = run_labeling(settings)
-    report["weak_labels"] = {
-        "model": labelled.chosen,
-        "class_counts": labelled.class_counts,
-        "agreement_label_model_vs_majority": labelled.agreement_lm_mv,
-        "exports": str(export_dir(settings)),
-        "seconds": labelled.seconds,
-    }
-    console.print("[bold]6/6[/bold] train: neural classifier + TF-IDF baseline → model registry")
-    from streamsift.models.train import train
-
-    trained = train(settings)
-    test = trained.metrics["test"]
-    report["model"] = {
-        "version": trained.version,
-        "path": trained.path,
-        "test_labels": test["labels"],
-        "neural_macro_f1": round(test["neural"]["macro"]["f1"], 4),
-        "baseline_macro_f1": round(test["baseline_tfidf_logreg"]["macro"]["f1"], 4),
-        "next": f"streamsift models promote {trained.version}",
-    }
-    report["seconds"] = round(time.perf_counter() - t0, 1)
+    started_infra = False
+    try:
+        with run.stage("infra", *_infra_logs(settings)) as st:
+            started = up(settings)["started"]
+            started_infra = any(started.values())
+            st.detail = (
+                f"Kafka {settings.kafka.bootstrap}, PostgreSQL "
+                f"{settings.postgres.host}:{settings.postgres.port} "
+                f"({'started' if started_infra else 'already running'})"
+            )
+        _build_model(run, settings, opts, progress, report)
+        _go_live(run, settings, opts, progress, report)
+    finally:
+        if not opts.keep_running:
+            stop_services(settings)
+            if started_infra:
+                down(settings)
+    report.seconds = round(time.perf_counter() - t0, 1)
     return report
+
+
+def _infra_logs(settings: Settings) -> list[Path]:
+    from streamsift.infra.manager import Infra
+
+    infra = Infra(settings)
+    return [infra.kafka.log_file, infra.postgres.log_file]
+
+
+def _build_model(run: _Runner, settings: Settings, opts: DemoOptions, progress: Progress, report: DemoReport) -> None:
+    """produce → ingest → prepare → label → train → promote."""
+    from streamsift.dataset.prepare import prepare_dataset
+    from streamsift.infra.spark import spark_log_file
+    from streamsift.ingest.producer import produce
+    from streamsift.ingest.spark_job import run_ingest
+    from streamsift.labeling.pipeline import run_labeling
+    from streamsift.models.registry import promote
+    from streamsift.models.train import train
+    from streamsift.sources.synthetic import SyntheticSource
+    from streamsift.store.tables import raw_table
+
+    topic = settings.kafka.topic_raw
+    with run.stage("produce") as st:
+        advance = progress(f"synthetic → {topic}", opts.count)
+        source = iter(SyntheticSource(opts.count, opts.seed))
+        p = produce(source, settings.kafka, settings.producer, on_progress=advance)
+        st.rows, st.detail = p.delivered, f"{p.bytes / 1e6:.1f} MB to {topic} (seed {opts.seed})"
+    table = raw_table(settings.dataset.prefix, settings.dataset.version)
+    with run.stage("ingest", spark_log_file(settings), run._main_log()) as st:
+        progress(f"Spark: {topic} → {table}", None)
+        d = run_ingest(settings, until_idle=True).to_dict()
+        st.rows = d["messages"]
+        st.detail = (
+            f"{d['inserted']:,} new tweets in {table}, {d['duplicates']:,} duplicates, "
+            f"{d['dead_letters']:,} dead letters, {d['urls']:,} links"
+        )
+    with run.stage("prepare") as st:
+        prep = prepare_dataset(settings)
+        st.rows = prep.dedup_rows
+        sizes = " · ".join(f"{k} {v:,}" for k, v in prep.sizes.items())
+        st.detail = f"distinct tweets split: {sizes}" + ("" if prep.created else " (already prepared)")
+    with run.stage("label") as st:
+        lab = run_labeling(settings, progress=progress)
+        st.rows = sum(lab.labelled.values())
+        report.agreement_label_model_vs_majority = round(lab.agreement_lm_mv, 4)
+        st.detail = (
+            f"{len(lab.lfs)} labeling functions, {lab.chosen} chosen; "
+            f"LabelModel vs majority vote agree on {lab.agreement_lm_mv:.1%}"
+        )
+    with run.stage("train") as st:
+        trained = train(settings, progress=progress)
+        test = trained.metrics["test"]
+        st.rows = int(trained.metrics["train"]["rows"])
+        report.model = _model_summary(trained.version, test)
+        st.detail = (
+            f"version {trained.version}: neural macro-F1 {report.model['neural_macro_f1']:.3f}, "
+            f"TF-IDF baseline {report.model['baseline_macro_f1']:.3f} on {report.model['test_rows']:,} test rows "
+            f"({report.model['test_labels']} labels)"
+        )
+    with run.stage("promote") as st:
+        ev = promote(settings, trained.version)
+        st.detail = f"{settings.model.name} version {ev['version']} → production (was {ev['previous_version']})"
+
+
+def _model_summary(version: int, test: dict[str, Any]) -> dict[str, Any]:
+    def f1(key: str) -> float | None:
+        m = test.get(key)
+        return round(m["macro"]["f1"], 4) if isinstance(m, dict) and "macro" in m else None
+
+    return {
+        "version": version,
+        "test_labels": test.get("labels"),
+        "test_rows": int(test["n"]),
+        "neural_macro_f1": f1("neural"),
+        "baseline_macro_f1": f1("baseline_tfidf_logreg"),
+        "weak_labels_macro_f1": f1("weak_labels"),
+    }
+
+
+def _go_live(run: _Runner, settings: Settings, opts: DemoOptions, progress: Progress, report: DemoReport) -> None:
+    """Model server, worker and web app up; more tweets through live classification; act; one predict call."""
+    from streamsift.infra.services import services, start_service
+    from streamsift.ingest.producer import produce
+    from streamsift.live.act import run_act
+    from streamsift.sources.synthetic import SyntheticSource
+
+    table = services(settings)
+    with run.stage("services", *(table[n].log_file(settings) for n in ("serve", "worker", "web"))) as st:
+        env = _web_login(settings, report)
+        for name in ("serve", "worker", "web"):
+            progress(f"starting {name}", None)
+            pid, _ = start_service(settings, table[name], env=env if name == "web" else None)
+            report.services[name] = pid
+        report.dashboard_url = f"http://{settings.web.host}:{settings.web.port}/dashboard"
+        st.detail = (
+            f"model server {table['serve'].ready_url.rsplit('/v2', 1)[0]}, worker, "  # type: ignore[union-attr]
+            f"web app {report.dashboard_url}"
+        )
+    since = _now(settings)
+    with run.stage("live stream") as st:
+        advance = progress(f"synthetic → {settings.kafka.topic_raw} at {opts.live_rate:,.0f}/s", opts.live_count)
+        p = produce(
+            iter(SyntheticSource(opts.live_count, opts.seed + 1)),
+            settings.kafka,
+            settings.producer,
+            rate=opts.live_rate,
+            on_progress=advance,
+        )
+        st.rows, st.detail = p.delivered, f"{p.delivered:,} new tweets at {p.rate:,.0f}/s (seed {opts.seed + 1})"
+    with run.stage("classify", table["worker"].log_file(settings)) as st:
+        _wait_classified(settings, opts.classify_timeout_s, progress)
+        c = _classified_since(settings, since)
+        st.rows = c["classified"] + c["dead"]
+        st.detail = (
+            f"worker: {c['ai']:,} AI tweets of {c['classified']:,} classified, {c['dead']:,} dead letters; "
+            f"{c['per_second']:,.0f} tweets/s while busy"
+        )
+    with run.stage("act") as st:
+        a = run_act(settings, until_idle=True, dry_run=True).to_dict()
+        st.rows = a["decided"] + a["skipped"]
+        st.detail = f"dry run: {a['dry_run']:,} retweets recorded, {a['skipped']:,} skipped (no link / retweet)"
+        if opts.keep_running:
+            pid, _ = start_service(settings, table["act"])
+            report.services["act"] = pid
+    with run.stage("serve", table["serve"].log_file(settings)) as st:
+        st.rows, st.detail = _predict_once(settings)
+
+
+def _web_login(settings: Settings, report: DemoReport) -> dict[str, str]:
+    """The web app's login: the configured web.users, else a ``demo`` account made now, its password
+    in ``<state>/run/web-login.txt`` (mode 600); the environment the web app needs for it."""
+    if settings.web.users:
+        report.login = {"users": sorted(settings.web.users), "password": None, "note": "your web.users accounts"}
+        return {}
+    import json
+
+    from streamsift.web.auth import hash_password
+
+    password = secrets.token_urlsafe(12)
+    path = settings.state.root / "run" / "web-login.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"user {DEMO_USER}\npassword {password}\n")
+    report.login = {"users": [DEMO_USER], "password": password, "file": str(path)}
+    return {"STREAMSIFT_WEB__USERS": json.dumps({DEMO_USER: hash_password(password)})}
+
+
+def _now(settings: Settings):
+    from streamsift.store.connection import connect
+
+    with connect(settings.postgres) as conn:
+        return conn.execute("SELECT clock_timestamp()").fetchone()[0]
+
+
+def _wait_classified(settings: Settings, timeout_s: float, progress: Progress) -> None:
+    """Until the worker's consumer group has classified everything in the raw topic."""
+    from streamsift.live.worker import group_lag
+
+    deadline = time.monotonic() + timeout_s
+    left = group_lag(settings)
+    advance = progress("worker catching up (records behind)", left)
+    while left > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the worker still had {left:,} records to classify after {timeout_s:.0f} s")
+        time.sleep(0.5)
+        now = group_lag(settings)
+        advance(max(left - now, 0))
+        left = now
+
+
+def _classified_since(settings: Settings, since) -> dict[str, Any]:
+    from streamsift.store.connection import connect
+
+    with connect(settings.postgres) as conn:
+        c, a, d, first, last = conn.execute(
+            """SELECT coalesce(sum(classified), 0), coalesce(sum(ai), 0), coalesce(sum(dead), 0), min(at), max(at)
+               FROM classify_batches WHERE source = 'worker' AND at >= %s""",
+            (since,),
+        ).fetchone()
+    busy = (last - first).total_seconds() if first and last and last > first else 0.0
+    return {"classified": int(c), "ai": int(a), "dead": int(d), "per_second": (c + d) / busy if busy else 0.0}
+
+
+def _predict_once(settings: Settings) -> tuple[int, str]:
+    """One TF Serving REST call to the model server, as any client would make it."""
+    import httpx
+
+    base = f"http://{settings.serving.host}:{settings.serving.port}"
+    texts = [
+        "New paper: a transformer that learns from weak labels https://arxiv.org/abs/2001.00001 #MachineLearning",
+        "Lovely walk on the beach with the dog this morning",
+    ]
+    t0 = time.perf_counter()
+    r = httpx.post(f"{base}/v1/models/{settings.model.name}:predict", json={"instances": texts}, timeout=30)
+    ms = (time.perf_counter() - t0) * 1000
+    r.raise_for_status()
+    preds = r.json()["predictions"]
+    probs = [max(p["probabilities"]) if isinstance(p, dict) and "probabilities" in p else p for p in preds]
+    return len(preds), f"POST {base}/v1/models/{settings.model.name}:predict answered in {ms:.0f} ms: {probs}"

@@ -1,10 +1,9 @@
 """The ``streamsift`` command line: parses arguments and calls the stage functions.
 
 One module per command group (``infra``, ``stream``, ``dataset``, ``label``, ``web``, ``models``,
-``serve``), all
-registered on the root app of :mod:`streamsift.cli._app`. Every error streamsift raises on purpose is
-printed as one line (``--verbose`` adds the traceback; the log file always has it) and the process exits
-non-zero.
+``serve``, ``live``, ``demo``), all registered on the root app of :mod:`streamsift.cli._app`.
+Every error streamsift raises on purpose is printed as one line (``--verbose`` adds the traceback;
+the log file always has it) and the process exits non-zero.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from streamsift.cli._common import STATE, err_console, log
 from streamsift.errors import StreamsiftError
 
 # Each module registers its commands on `app`; imported in pipeline order, which `--help` lists.
-for _group in ("infra", "stream", "dataset", "label", "web", "models", "serve", "live"):
+for _group in ("infra", "stream", "dataset", "label", "web", "models", "serve", "live", "demo"):
     importlib.import_module(f"streamsift.cli.{_group}")
 
 

@@ -51,7 +51,8 @@ def infra_up() -> None:
 def infra_down(
     wipe: Annotated[bool, typer.Option("--wipe", help="Also delete Kafka topics and the PostgreSQL data.")] = False,
 ) -> None:
-    """Stop the servers `infra up` started. A no-op when nothing runs."""
+    """Stop what streamsift started: its background services (model server, worker, web app, act loop
+    from `demo --keep-running`), then Kafka and PostgreSQL. A no-op when nothing runs."""
     from streamsift.infra import down
 
     stopped = down(STATE.settings(), wipe=wipe)

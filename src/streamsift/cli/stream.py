@@ -1,4 +1,4 @@
-"""``streamsift produce``, ``ingest`` and ``demo``: the stream into Kafka and PostgreSQL."""
+"""``streamsift produce`` and ``ingest``: the stream into Kafka and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from streamsift.cli._app import app
 from streamsift.cli._common import (
     STATE,
     console,
-    print_json,
     progress_bar,
 )
 from streamsift.config import Settings
@@ -108,17 +107,3 @@ def ingest_cmd(
         f"{d['inserted']:,} new tweets, "
         f"{d['duplicates']:,} duplicates skipped, {d['dead_letters']:,} dead letters, {d['urls']:,} urls"
     )
-
-
-@app.command("demo")
-def demo_cmd(
-    count: Annotated[int, typer.Option(min=1, help="How many synthetic tweets to stream.")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic stream.")] = 0,
-) -> None:
-    """The main job end to end: infra up → synthetic stream → Kafka → Spark → PostgreSQL → dataset prepare →
-    weak labels (Snorkel) → a trained, registered model; prints a JSON report of what landed."""
-    from streamsift.demo import run_demo
-
-    s = STATE.settings()
-    report = run_demo(s, count=count, seed=seed, console=console)
-    print_json(report)

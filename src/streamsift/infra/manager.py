@@ -48,9 +48,15 @@ def up(settings: Settings) -> dict[str, Any]:
 
 
 def down(settings: Settings, *, wipe: bool = False) -> dict[str, bool]:
-    """Stop the servers streamsift started (a no-op if none run); ``wipe`` deletes their data."""
+    """Stop the servers streamsift started (a no-op if none run); ``wipe`` deletes their data.
+
+    streamsift's own background services (model server, worker, web app, act loop) stop first.
+    """
+    from streamsift.infra.services import stop_services
+
     infra = Infra(settings)
-    stopped = {"kafka": infra.kafka.stop(), "postgres": infra.postgres.stop()}
+    stopped = {name: True for name in stop_services(settings)}
+    stopped |= {"kafka": infra.kafka.stop(), "postgres": infra.postgres.stop()}
     if wipe:
         infra.kafka.wipe()
         infra.postgres.wipe()
@@ -61,7 +67,9 @@ def down(settings: Settings, *, wipe: bool = False) -> dict[str, bool]:
 def status(settings: Settings) -> dict[str, Any]:
     """Health of every service, plus the addresses a user needs."""
     infra = Infra(settings)
-    services = [infra.kafka.status(), infra.postgres.status(), spark_status(settings)]
+    from streamsift.infra.services import services_status
+
+    services = [infra.kafka.status(), infra.postgres.status(), spark_status(settings), *services_status(settings)]
     return {
         "kafka_bootstrap": settings.kafka.bootstrap,
         "postgres_url": public_url(settings.postgres),

@@ -243,4 +243,32 @@ def _caught_up(consumer, TopicPartition) -> bool:
     return True
 
 
-__all__ = ["WorkerError", "WorkerStats", "run_worker"]
+def group_lag(settings: Settings, *, timeout_s: float = 10.0) -> int:
+    """Records of the raw topic the worker group has not classified yet (committed offset to end of
+    every partition; a partition the group never committed counts from its start)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    topic = settings.kafka.topic_raw
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap,
+            "group.id": settings.classify.group_id,  # only read: this consumer never subscribes or commits
+            "enable.auto.commit": False,
+            "logger": _kafka_logger("lag"),
+        }
+    )
+    try:
+        meta = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+        if meta.error is not None:
+            raise WorkerError(f"cannot read topic {topic}: {meta.error}")
+        parts = [TopicPartition(topic, p) for p in sorted(meta.partitions)]
+        lag = 0
+        for tp in consumer.committed(parts, timeout=timeout_s):
+            low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
+            lag += max(high - (tp.offset if tp.offset >= 0 else low), 0)
+        return lag
+    finally:
+        consumer.close()
+
+
+__all__ = ["WorkerError", "WorkerStats", "group_lag", "run_worker"]
