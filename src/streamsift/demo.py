@@ -37,8 +37,8 @@ STAGES = (
     "train",
     "promote",
     "services",
-    "live stream",
     "classify",
+    "live stream",
     "act",
     "serve",
 )
@@ -57,9 +57,13 @@ class StageResult:
     rows: int | None
     seconds: float
     detail: str
+    #: Rows per second when not rows / seconds (e.g. measured over the busy time of a service).
+    rate: float | None = None
 
     @property
     def per_second(self) -> float | None:
+        if self.rate is not None:
+            return round(self.rate, 1)
         return round(self.rows / self.seconds, 1) if self.rows and self.seconds > 0 else None
 
 
@@ -85,7 +89,7 @@ class DemoReport:
 class DemoOptions:
     #: Synthetic tweets for the training half: the default fills every split (test 1,000, dev 500,
     #: snorkel_train 10,000, the rest train) after duplicates and malformed records are dropped.
-    count: int = 20_000
+    count: int = 50_000
     seed: int = 0
     #: Tweets streamed through live classification once the model is in production, and their pace.
     live_count: int = 5_000
@@ -112,14 +116,14 @@ class _Runner:
             yield result
         except Exception as exc:
             where = " and ".join(str(p) for p in (logs or (self._main_log(),)))
+            message = str(exc.args[0]) if exc.args else type(exc).__name__
             hint = getattr(exc, "hint", None)
-            raise DemoError(
-                f"stage {self.i}/{len(STAGES)} ({name}) failed: {exc.args[0] if exc.args else type(exc).__name__}",
-                hint=f"{hint + '; ' if hint else ''}log: {where}",
-            ) from exc
+            if not hint or ".log" not in hint:  # name the log file unless the error already does
+                hint = f"{hint + '; ' if hint else ''}log: {where}"
+            raise DemoError(f"stage {self.i}/{len(STAGES)} ({name}) failed: {message}", hint=hint) from exc
         result.seconds = round(time.perf_counter() - t0, 2)
         self.report.stages.append(result)
-        log.info("demo stage %s: %s", name, result)
+        log.info("demo stage %s done in %.1f s: %s", name, result.seconds, result.detail)
 
     def _main_log(self) -> Path:
         return self.settings.state.root / "logs" / "streamsift.log"
@@ -254,13 +258,18 @@ def _go_live(run: _Runner, settings: Settings, opts: DemoOptions, progress: Prog
             progress(f"starting {name}", None)
             pid, _ = start_service(settings, table[name], env=env if name == "web" else None)
             report.services[name] = pid
+            if name == "serve":
+                since = _now(settings)  # the worker starts next, on the backlog
         report.dashboard_url = f"http://{settings.web.host}:{settings.web.port}/dashboard"
-        st.detail = (
-            f"model server {table['serve'].ready_url.rsplit('/v2', 1)[0]}, worker, "  # type: ignore[union-attr]
-            f"web app {report.dashboard_url}"
-        )
+        st.detail = f"model server {table['serve'].address}, worker, web app {table['web'].address}"
+    with run.stage("classify", table["worker"].log_file(settings)) as st:
+        # The worker started on the whole topic: the training stream is its backlog.
+        _wait_classified(settings, opts.classify_timeout_s, progress)
+        c = _classified_since(settings, since)
+        st.rows, st.rate = c["classified"] + c["dead"], c["per_second"]
+        st.detail = f"worker: the backlog, {c['ai']:,} AI tweets, {c['dead']:,} dead letters (rate over its busy time)"
     since = _now(settings)
-    with run.stage("live stream") as st:
+    with run.stage("live stream", table["worker"].log_file(settings)) as st:
         advance = progress(f"synthetic → {settings.kafka.topic_raw} at {opts.live_rate:,.0f}/s", opts.live_count)
         p = produce(
             iter(SyntheticSource(opts.live_count, opts.seed + 1)),
@@ -269,14 +278,14 @@ def _go_live(run: _Runner, settings: Settings, opts: DemoOptions, progress: Prog
             rate=opts.live_rate,
             on_progress=advance,
         )
-        st.rows, st.detail = p.delivered, f"{p.delivered:,} new tweets at {p.rate:,.0f}/s (seed {opts.seed + 1})"
-    with run.stage("classify", table["worker"].log_file(settings)) as st:
+        sent = time.perf_counter()
         _wait_classified(settings, opts.classify_timeout_s, progress)
+        behind = time.perf_counter() - sent
         c = _classified_since(settings, since)
-        st.rows = c["classified"] + c["dead"]
+        st.rows = p.delivered
         st.detail = (
-            f"worker: {c['ai']:,} AI tweets of {c['classified']:,} classified, {c['dead']:,} dead letters; "
-            f"{c['per_second']:,.0f} tweets/s while busy"
+            f"{p.delivered:,} new tweets at {p.rate:,.0f}/s (seed {opts.seed + 1}): {c['ai']:,} AI tweets, "
+            f"{c['dead']:,} dead letters; all classified {behind:.1f} s after the last was sent"
         )
     with run.stage("act") as st:
         a = run_act(settings, until_idle=True, dry_run=True).to_dict()
@@ -322,6 +331,8 @@ def _wait_classified(settings: Settings, timeout_s: float, progress: Progress) -
 
     deadline = time.monotonic() + timeout_s
     left = group_lag(settings)
+    if left == 0:
+        return
     advance = progress("worker catching up (records behind)", left)
     while left > 0:
         if time.monotonic() > deadline:
@@ -333,16 +344,20 @@ def _wait_classified(settings: Settings, timeout_s: float, progress: Progress) -
 
 
 def _classified_since(settings: Settings, since) -> dict[str, Any]:
+    """What the worker recorded in ``classify_batches`` since ``since``; its rate is the steady one,
+    between the ends of its first and last batch (the first batch also paid for start-up)."""
     from streamsift.store.connection import connect
 
     with connect(settings.postgres) as conn:
-        c, a, d, first, last = conn.execute(
-            """SELECT coalesce(sum(classified), 0), coalesce(sum(ai), 0), coalesce(sum(dead), 0), min(at), max(at)
-               FROM classify_batches WHERE source = 'worker' AND at >= %s""",
+        rows = conn.execute(
+            """SELECT classified, ai, dead, at FROM classify_batches
+               WHERE source = 'worker' AND at >= %s ORDER BY at""",
             (since,),
-        ).fetchone()
-    busy = (last - first).total_seconds() if first and last and last > first else 0.0
-    return {"classified": int(c), "ai": int(a), "dead": int(d), "per_second": (c + d) / busy if busy else 0.0}
+        ).fetchall()
+    c, a, d = (sum(r[i] for r in rows) for i in range(3))
+    busy = (rows[-1][3] - rows[0][3]).total_seconds() if len(rows) > 1 else 0.0
+    after_first = c + d - (rows[0][0] + rows[0][2] if rows else 0)
+    return {"classified": c, "ai": a, "dead": d, "per_second": after_first / busy if busy > 0 else None}
 
 
 def _predict_once(settings: Settings) -> tuple[int, str]:
@@ -359,5 +374,5 @@ def _predict_once(settings: Settings) -> tuple[int, str]:
     ms = (time.perf_counter() - t0) * 1000
     r.raise_for_status()
     preds = r.json()["predictions"]
-    probs = [max(p["probabilities"]) if isinstance(p, dict) and "probabilities" in p else p for p in preds]
-    return len(preds), f"POST {base}/v1/models/{settings.model.name}:predict answered in {ms:.0f} ms: {probs}"
+    answers = ", ".join(f"{p['label']} ({max(p['probabilities']):.2f})" for p in preds)
+    return len(preds), f"TF Serving REST {base}/v1/models/{settings.model.name}:predict in {ms:.0f} ms: {answers}"

@@ -89,6 +89,14 @@ def configure_logging(
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
+def quiet_terminal(level: int = logging.WARNING) -> None:
+    """Show only ``level`` and above on the terminal (the log file keeps everything), e.g. while a
+    command draws its own progress; ``--verbose`` keeps the terminal as it is."""
+    for h in logging.getLogger().handlers:
+        if isinstance(h, RichHandler) and h.level > logging.DEBUG:
+            h.setLevel(max(h.level, level))
+
+
 def log_file_path() -> Path | None:
     """The file the root logger writes to, if any."""
     for h in logging.getLogger().handlers:

@@ -15,7 +15,7 @@ from streamsift.cli._common import STATE, console, err_console, print_json, prog
 def demo_cmd(
     count: Annotated[
         int, typer.Option(min=100, help="Synthetic tweets to build the model from (the default fills every split).")
-    ] = 20_000,
+    ] = 50_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic stream (the live half uses seed + 1).")] = 0,
     live_count: Annotated[
         int, typer.Option(min=1, help="Tweets streamed through live classification once the model is promoted.")
@@ -40,8 +40,10 @@ def demo_cmd(
     state folder). A failing stage is named with its log file.
     """
     from streamsift.demo import DemoOptions, run_demo
+    from streamsift.logs import quiet_terminal
 
     s = STATE.settings()
+    quiet_terminal()  # stages and progress bars on the terminal; the details go to the log file
     opts = DemoOptions(
         count=count,
         seed=seed,

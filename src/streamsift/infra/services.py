@@ -37,6 +37,8 @@ class Service:
 
     name: str
     args: tuple[str, ...]
+    #: Where it answers (HTTP services).
+    address: str = "-"
     #: Answers HTTP 200 once the process can do its job; None: being alive after a moment is enough.
     ready_url: str | None = None
 
@@ -52,9 +54,9 @@ def services(settings: Settings) -> dict[str, Service]:
     serve = f"http://{settings.serving.host}:{settings.serving.port}"
     web = f"http://{settings.web.host}:{settings.web.port}"
     return {
-        "serve": Service("serve", ("serve",), f"{serve}/v2/health/ready"),
+        "serve": Service("serve", ("serve",), serve, f"{serve}/v2/health/ready"),
         "worker": Service("worker", ("worker", "--worker-id", "background")),
-        "web": Service("web", ("web",), f"{web}/login"),
+        "web": Service("web", ("web",), web, f"{web}/login"),
         "act": Service("act", ("act", "--dry-run")),
     }
 
@@ -148,7 +150,7 @@ def services_status(settings: Settings) -> list[ServiceStatus]:
                     embedded=True,
                     running=True,
                     healthy=True,
-                    address=svc.ready_url.rsplit("/", 1)[0] if svc.ready_url else "-",
+                    address=svc.address,
                     pid=pid,
                     log_file=str(svc.log_file(settings)),
                     detail="streamsift " + " ".join(svc.args),

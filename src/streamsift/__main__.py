@@ -1,0 +1,5 @@
+"""``python -m streamsift`` (how the background services are started)."""
+
+from streamsift.cli import main
+
+main()
