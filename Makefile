@@ -30,7 +30,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "the UI tests need Chromium: sudo apt-get install chromium"; exit 1; fi; }
 
-## demo: infra up, a synthetic stream through Kafka and Spark into PostgreSQL, counts printed
+## demo: the whole loop on the synthetic stream (infra, ingest, labels, model, serve, live classification, dashboard)
 demo: setup
 	$(BIN)/streamsift demo
 

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,29 @@ def test_settings_are_frozen(tmp_path):
 def test_embedded_broker_must_bind_loopback(tmp_path):
     with pytest.raises(ConfigError, match=r"kafka\.host: .*loopback"):
         load_settings(write(tmp_path, "[kafka]\nhost = '0.0.0.0'\n"))
+
+
+def test_settings_env_gives_a_child_process_the_same_settings(monkeypatch):
+    """demo's background services get the parent's settings, wherever they came from (secrets too)."""
+    from streamsift.config import settings_env
+
+    parent = load_settings(
+        Path(os.devnull),
+        kafka={"port": 19092, "controller_port": 19093},
+        web={"users": {"ann": "scrypt$16384$8$1$c2FsdA==$aGFzaA=="}},
+        x_user_token="user-token",
+        postgres={"password": "pw"},
+    )
+    env = settings_env(parent)
+    for key in list(os.environ):
+        if key.startswith("STREAMSIFT_"):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    child = load_settings(Path(os.devnull))
+    assert child == parent
+    assert child.x_user_token.get_secret_value() == "user-token"
+    assert child.postgres.password.get_secret_value() == "pw"
+    # A more specific variable still wins over the section's JSON (what the demo does for web.users).
+    monkeypatch.setenv("STREAMSIFT_KAFKA__PORT", "19094")
+    assert load_settings(Path(os.devnull)).kafka.port == 19094
