@@ -517,3 +517,34 @@ def test_database_outage_never_fails_a_response_and_loses_only_counted_rows(priv
     finally:
         pg.start()
         srv.stop()
+
+
+# -- real clients -----------------------------------------------------------------------------------
+
+
+def test_tritonclient_http_speaks_to_the_server(server, models):
+    """NVIDIA's tritonclient (an Open Inference Protocol v2 client used with Triton, KServe and MLServer)
+    against our server, JSON tensors, as a user of those servers would call it."""
+    import tritonclient.http as httpclient
+
+    _s, v1, _v2 = models
+    texts = synthetic_texts(5, seed=75)
+    client = httpclient.InferenceServerClient(url=server.base.removeprefix("http://"))
+    try:
+        assert client.is_server_live(headers=server.auth) and client.is_server_ready(headers=server.auth)
+        assert client.is_model_ready(server.name, headers=server.auth)
+        meta = client.get_model_metadata(server.name, headers=server.auth)
+        assert meta["inputs"][0]["datatype"] == "BYTES"
+        inp = httpclient.InferInput("text", [len(texts)], "BYTES")
+        inp.set_data_from_numpy(np.array(texts, dtype=object), binary_data=False)
+        outputs = [httpclient.InferRequestedOutput(n, binary_data=False) for n in ("probabilities", "label")]
+        result = client.infer(server.name, [inp], outputs=outputs, request_id="triton-1", headers=server.auth)
+        probs = result.as_numpy("probabilities")
+        assert probs.shape == (5, 2)
+        assert np.abs(probs - reference(models, v1.version, texts)).max() < 1e-6
+        assert [x.decode() if isinstance(x, bytes) else x for x in result.as_numpy("label")] == [
+            ["not_ai", "ai"][i] for i in probs.argmax(axis=1)
+        ]
+        assert result.get_response()["model_version"] == str(v1.version)
+    finally:
+        client.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import logging
 import os
 import signal
@@ -133,6 +134,16 @@ def tail(path: Path, lines: int = 15) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(data.splitlines()[-lines:])
+
+
+def freeze_heap() -> None:
+    """For a long-running server, once started: move what is alive now (modules, models, caches) out of
+    the garbage collector's scans and collect young objects less often. A full collection of the
+    ~170,000 objects pandas and scikit-learn bring took ~100 ms, the only calls over 100 ms of the
+    dashboard's benchmark."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 50)
 
 
 def ensure_dir(path: Path) -> Path:

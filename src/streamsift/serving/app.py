@@ -7,7 +7,6 @@ Build it with :func:`create_app`; ``streamsift serve`` runs it under uvicorn (th
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from streamsift.config import Settings, load_settings
+from streamsift.infra.process import freeze_heap
 from streamsift.serving import oip, tfserving
 from streamsift.serving.fastpath import AccessLog, Server
 from streamsift.serving.http import BearerAuth, error_response, json_response
@@ -64,11 +64,7 @@ def create_app(settings: Settings, *, manager: ModelManager | None = None) -> Se
     async def lifespan(app: FastAPI):
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, manager.start, loop)
-        # The model, vocabulary and caches are long-lived: keep them out of the collector's scans and
-        # collect young objects less often (fewer pauses in the latency tail).
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 50)
+        freeze_heap()  # the model, vocabulary and caches are long-lived: no full-heap collections
         if service.log is not None:
             service.log.start()
         if auth.enabled:

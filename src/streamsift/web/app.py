@@ -9,6 +9,7 @@ every state-changing request needs the session and its CSRF token (header
 
 import logging
 import time
+from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from pydantic import BaseModel, Field
 from starlette.middleware.sessions import SessionMiddleware
 
 from streamsift.config import Settings
+from streamsift.infra.process import freeze_heap
 from streamsift.web.auth import UserStore, new_csrf_token, same_token, session_secret, user_store
 from streamsift.web.dashboard import DashboardError, DashboardStore, FeedFilter
 from streamsift.web.store import QUEUES, AnnotationError, AnnotationStore, Item
@@ -63,7 +65,13 @@ def create_app(settings: Settings, *, users: UserStore | None = None) -> FastAPI
     users = users or user_store(settings.web)
     classes = list(settings.labeling.classes)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    app = FastAPI(title="streamsift web: annotation and dashboard", docs_url="/docs", redoc_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        freeze_heap()  # no ~100 ms full-heap collections in the middle of a dashboard call
+        yield
+
+    app = FastAPI(title="streamsift web: annotation and dashboard", docs_url="/docs", redoc_url=None, lifespan=lifespan)
     app.state.users = users
     app.state.store = store
     dash = DashboardStore(settings)
