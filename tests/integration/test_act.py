@@ -50,6 +50,9 @@ def _ai(conn, tweet_id: int, *, links: bool = True, retweet_of: int | None = Non
         t,
         t,
         ["ai"],
+        "x",
+        None,
+        None,
     )
     conn.execute(f"INSERT INTO ai_tweets ({', '.join(AI_COLUMNS)}) VALUES ({', '.join(['%s'] * len(row))})", row)
 

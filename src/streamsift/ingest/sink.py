@@ -113,6 +113,9 @@ def rows_from_messages(messages: Iterable[KafkaMessage]) -> BatchRows:
                 m.partition,
                 m.offset,
                 m.timestamp,
+                t.platform,
+                t.post_uri,
+                t.post_cid,
             )
         )
         out.urls.extend((t.tweet_id, u.url, u.expanded_url, u.domain) for u in t.urls)

@@ -136,6 +136,9 @@ def score_messages(
                 now,
                 stamps[i],
                 list(dict.fromkeys(h.lower() for h in t.hashtags)),
+                t.platform,
+                t.post_uri,
+                t.post_cid,
             )
         )
         out.urls.extend((t.tweet_id, u.url, u.expanded_url, u.domain) for u in t.urls)

@@ -41,6 +41,9 @@ AI_COLUMNS = (
     "predicted_at",
     "kafka_timestamp",
     "hashtags",
+    "platform",
+    "post_uri",
+    "post_cid",
 )
 
 DDL = """
@@ -61,6 +64,9 @@ CREATE TABLE IF NOT EXISTS ai_tweets (
     stored_at       timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 ALTER TABLE ai_tweets ADD COLUMN IF NOT EXISTS hashtags text[] NOT NULL DEFAULT '{}';
+ALTER TABLE ai_tweets ADD COLUMN IF NOT EXISTS platform text NOT NULL DEFAULT 'x',
+                      ADD COLUMN IF NOT EXISTS post_uri text,
+                      ADD COLUMN IF NOT EXISTS post_cid text;
 DROP INDEX IF EXISTS ai_tweets_predicted_at;
 CREATE INDEX IF NOT EXISTS ai_tweets_feed ON ai_tweets (predicted_at DESC, tweet_id DESC);
 CREATE INDEX IF NOT EXISTS ai_tweets_text_search ON ai_tweets USING gin (to_tsvector('simple', text));
@@ -110,6 +116,7 @@ _CURRENT = """
 SELECT to_regclass('ai_terms') IS NOT NULL AND to_regclass('classify_batches_at') IS NOT NULL
    AND to_regclass('ai_tweets_feed') IS NOT NULL AND to_regclass('ai_tweets_text_search') IS NOT NULL
    AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ai_tweets') AND attname = 'hashtags')
+   AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ai_tweets') AND attname = 'post_cid')
 """
 
 

@@ -34,6 +34,9 @@ RAW_COLUMNS = (
     "kafka_partition",
     "kafka_offset",
     "kafka_timestamp",
+    "platform",
+    "post_uri",
+    "post_cid",
 )
 
 #: PostgreSQL types of :data:`RAW_COLUMNS`, for binary COPY.
@@ -63,6 +66,9 @@ RAW_TYPES = (
     "int4",
     "int8",
     "timestamptz",
+    "text",
+    "text",
+    "text",
 )
 URL_COLUMNS = ("tweet_id", "url", "expanded_url", "domain")
 URL_TYPES = ("int8", "text", "text", "text")
@@ -94,8 +100,18 @@ CREATE TABLE IF NOT EXISTS {table} (
     kafka_partition      integer,
     kafka_offset         bigint,
     kafka_timestamp      timestamptz,
-    ingested_at          timestamptz NOT NULL DEFAULT clock_timestamp()
+    ingested_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    platform             text NOT NULL DEFAULT 'x',
+    post_uri             text,
+    post_cid             text
 )
+"""
+
+#: Columns added after the first release: raw tables made before get them on the next ingest.
+_RAW_UPGRADE = """
+ALTER TABLE {table} ADD COLUMN IF NOT EXISTS platform text NOT NULL DEFAULT 'x',
+                    ADD COLUMN IF NOT EXISTS post_uri text,
+                    ADD COLUMN IF NOT EXISTS post_cid text
 """
 
 _TWEET_URLS_DDL = """
@@ -132,6 +148,12 @@ def ensure_ingest_schema(conn: psycopg.Connection, raw_table: str) -> None:
         # Concurrent first runs must not race on CREATE TABLE IF NOT EXISTS.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.schema'))")
         conn.execute(sql.SQL(_RAW_DDL).format(table=table))
+        current = conn.execute(
+            "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = 'post_cid' AND NOT attisdropped",
+            (sql.Identifier(raw_table).as_string(conn),),
+        ).fetchone()
+        if current is None:  # an ALTER takes an exclusive lock even when it changes nothing
+            conn.execute(sql.SQL(_RAW_UPGRADE).format(table=table))
         conn.execute(
             sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (ingested_at)").format(
                 sql.Identifier(f"{raw_table}_ingested_idx"), table

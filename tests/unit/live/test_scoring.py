@@ -59,7 +59,7 @@ def test_batch_outputs_histogram_and_dead_letters():
     out = score_messages(KeywordRuntime(), msgs, positive_class="ai", threshold=0.5, source="worker")
     assert out.scored == 3 and len(out.dead) == 1 and out.dead[0][0].offset == 12
     assert [r[0] for r in out.ai_rows] == [1, 3]
-    assert out.ai_rows[0][-1] == ["ai", "nlp"]  # lower-cased, each once
+    assert out.ai_rows[0][AI_COLUMNS.index("hashtags")] == ["ai", "nlp"]  # lower-cased, each once
     assert sum(out.histogram) == 3 and out.histogram[9] == 2 and out.histogram[0] == 1
     assert out.batch_key == "worker|tweets.raw:0:10"
     assert [json.loads(v)["label"] for _k, v in out.predictions] == ["ai", "not_ai", "ai"]
