@@ -48,6 +48,8 @@ SECRET_KEYS = {
     ("x_user_token",),
     ("x_api", "bearer_token"),
     ("web", "secret_key"),
+    ("bluesky_app_password",),
+    ("mastodon_token",),
 }
 
 Port = int
@@ -387,6 +389,53 @@ class XApiSettings(_Section):
     user_id: str | None = Field(default=None, pattern=r"^\d+$")
 
 
+JETSTREAM_HOSTS = (
+    "jetstream2.us-east.bsky.network",
+    "jetstream1.us-east.bsky.network",
+    "jetstream1.us-west.bsky.network",
+    "jetstream2.us-west.bsky.network",
+)
+
+
+class BlueskySettings(_Section):
+    """``produce --source bluesky`` (Jetstream) and reposting on Bluesky (``act``)."""
+
+    #: The Jetstream endpoint to read first (any instance, a local one included).
+    jetstream_url: str = f"wss://{JETSTREAM_HOSTS[0]}/subscribe"
+    #: Tried in turn when the current one fails (the other public instances; [] for none).
+    fallback_urls: list[str] = Field(default_factory=lambda: [f"wss://{h}/subscribe" for h in JETSTREAM_HOSTS[1:]])
+    #: Keep only posts in these languages (the post's ``langs``); empty: every language.
+    languages: list[str] = Field(default_factory=list)
+    #: Keep only posts whose text or links contain one of these (case-insensitive); empty: every post.
+    keywords: list[str] = Field(default_factory=list)
+    #: A restart resumes this many seconds before the last event delivered to Kafka (the sinks
+    #: absorb the duplicates).
+    cursor_overlap_s: float = Field(default=5.0, ge=0)
+    max_backoff_s: float = Field(default=60.0, gt=0)
+    #: Reposting: the PDS, and the account (its app password comes from STREAMSIFT_BLUESKY_APP_PASSWORD).
+    pds_url: str = "https://bsky.social"
+    handle: str | None = None
+
+    @field_validator("jetstream_url", "fallback_urls")
+    @classmethod
+    def _websocket(cls, v: str | list[str]) -> str | list[str]:
+        for url in [v] if isinstance(v, str) else v:
+            if not url.startswith(("ws://", "wss://")):
+                raise ValueError(f"{url!r}: a Jetstream URL starts with wss:// (or ws:// for a local one)")
+        return v
+
+
+class MastodonSettings(_Section):
+    """``produce --source mastodon``: the streaming API of one instance (token: STREAMSIFT_MASTODON_TOKEN)."""
+
+    url: str = "https://mastodon.social"
+    #: public, public:local or public:remote (add ":media" for posts with media only)
+    stream: Literal["public", "public:local", "public:remote"] = "public"
+    languages: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    max_backoff_s: float = Field(default=60.0, gt=0)
+
+
 class ActSettings(_Section):
     """``streamsift act``: retweet every AI tweet that carries a link, exactly once."""
 
@@ -423,6 +472,12 @@ class Settings(BaseSettings):
     act: ActSettings = ActSettings()
     producer: ProducerSettings = ProducerSettings()
     x_api: XApiSettings = XApiSettings()
+    bluesky: BlueskySettings = BlueskySettings()
+    mastodon: MastodonSettings = MastodonSettings()
+    #: ``STREAMSIFT_BLUESKY_APP_PASSWORD``: the reposting account's app password (``streamsift act``).
+    bluesky_app_password: SecretStr | None = None
+    #: ``STREAMSIFT_MASTODON_TOKEN``: a user token with ``read:statuses`` for the streaming API.
+    mastodon_token: SecretStr | None = None
     #: ``STREAMSIFT_X_BEARER_TOKEN``: the documented short name for ``x_api.bearer_token``.
     x_bearer_token: SecretStr | None = None
     #: ``STREAMSIFT_X_USER_TOKEN``: the retweeting account's OAuth 2.0 user-context token (``streamsift act``).
@@ -480,7 +535,17 @@ def _find_secrets(data: dict[str, Any]) -> list[str]:
 
 
 #: Values never repeated in error messages (they may carry credentials).
-_NEVER_ECHO = {"url", "password", "bearer_token", "x_bearer_token", "bootstrap_servers", "secret_key", "users"}
+_NEVER_ECHO = {
+    "url",
+    "password",
+    "bearer_token",
+    "x_bearer_token",
+    "bootstrap_servers",
+    "secret_key",
+    "users",
+    "bluesky_app_password",
+    "mastodon_token",
+}
 
 
 def _format_validation_error(err: ValidationError, source: str) -> str:
@@ -564,11 +629,13 @@ def redacted_dump(settings: Settings) -> dict[str, Any]:
 
 __all__ = [
     "ActSettings",
+    "BlueskySettings",
     "ClassifySettings",
     "DatasetSettings",
     "IngestSettings",
     "KafkaSettings",
     "LabelingSettings",
+    "MastodonSettings",
     "ModelSettings",
     "PostgresSettings",
     "ProducerSettings",

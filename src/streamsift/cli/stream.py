@@ -19,6 +19,7 @@ from streamsift.config import Settings
 
 class SourceName(StrEnum):
     x_api = "x-api"
+    bluesky = "bluesky"
     replay = "replay"
     synthetic = "synthetic"
 
@@ -35,6 +36,10 @@ def produce_cmd(
     loop: Annotated[bool, typer.Option("--loop", help="replay: start over at the end, forever.")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many records.")] = None,
     topic: Annotated[str | None, typer.Option(help="Kafka topic (default: kafka.topic_raw).")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="bluesky: the Jetstream endpoint, instead of bluesky.jetstream_url + fallbacks.")
+    ] = None,
+    duration: Annotated[float | None, typer.Option(min=1, help="bluesky: stop after N seconds.")] = None,
 ) -> None:
     """Send tweets from a source to Kafka (tweets.raw), keyed by tweet id.
 
@@ -43,11 +48,13 @@ def produce_cmd(
                a few malformed records), deterministic for --seed
     replay     X API v1.1 or v2 JSON from a .jsonl file or a folder of .json files
     x-api      the X API v2 filtered stream (rules from config; token from STREAMSIFT_X_BEARER_TOKEN)
+    bluesky    new Bluesky posts from Jetstream (free, no account), filtered by bluesky.languages and
+               bluesky.keywords; resumes where it stopped (cursor in <state>/bluesky/)
     """
     from streamsift.ingest.producer import produce
 
     s = STATE.settings()
-    src = _make_source(s, source, path=path, count=count, seed=seed, loop=loop)
+    src = _make_source(s, source, path=path, count=count, seed=seed, loop=loop, url=url, duration=duration)
     total = limit or src.total
     with src, progress_bar(total, f"{source.value} → {topic or s.kafka.topic_raw}") as bar:
         task = bar.add_task(f"{source.value} → {topic or s.kafka.topic_raw}", total=total)
@@ -66,7 +73,17 @@ def produce_cmd(
     )
 
 
-def _make_source(s: Settings, source: SourceName, *, path: Path | None, count: int, seed: int, loop: bool):
+def _make_source(
+    s: Settings,
+    source: SourceName,
+    *,
+    path: Path | None,
+    count: int,
+    seed: int,
+    loop: bool,
+    url: str | None = None,
+    duration: float | None = None,
+):
     if source is SourceName.synthetic:
         from streamsift.sources.synthetic import SyntheticSource
 
@@ -77,6 +94,12 @@ def _make_source(s: Settings, source: SourceName, *, path: Path | None, count: i
         if path is None:
             raise typer.BadParameter("--source replay needs --path FILE_OR_FOLDER", param_hint="--path")
         return ReplaySource(path, loop=loop)
+    if source is SourceName.bluesky:
+        from streamsift.sources.bluesky import JetstreamSource
+
+        if url is not None and not url.startswith(("ws://", "wss://")):
+            raise typer.BadParameter("a Jetstream URL starts with wss:// (or ws://)", param_hint="--url")
+        return JetstreamSource(s.bluesky, s.state.root, urls=[url] if url else None, duration_s=duration)
     from streamsift.sources.x_api import XApiSource
 
     return XApiSource(s.x_api, s.bearer_token)

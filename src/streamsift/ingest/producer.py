@@ -124,7 +124,8 @@ def produce(
                 break
             while True:
                 try:
-                    p.produce(topic, value=rec.payload, key=rec.key, on_delivery=on_delivery)
+                    cb = on_delivery if rec.ack is None else _acking(on_delivery, rec.ack)
+                    p.produce(topic, value=rec.payload, key=rec.key, on_delivery=cb)
                     break
                 except BufferError:  # local queue full: let librdkafka drain it
                     p.poll(0.05)
@@ -160,6 +161,15 @@ def produce(
     if stats.failed:
         raise ProduceError(f"{stats.failed} of {stats.sent} records were not delivered to {topic}: {stats.errors}")
     return stats
+
+
+def _acking(on_delivery: Callable[[KafkaError | None, object], None], ack: Callable[[], None]):
+    def cb(err: KafkaError | None, msg: object) -> None:
+        on_delivery(err, msg)
+        if err is None:
+            ack()
+
+    return cb
 
 
 __all__ = ["ProduceError", "ProduceStats", "produce", "producer_config"]

@@ -10,7 +10,7 @@ the same way, and malformed ones reach ``dead_letters`` with their Kafka offset.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from streamsift.errors import StreamsiftError
@@ -27,6 +27,8 @@ class SourceRecord:
 
     payload: bytes
     key: bytes | None = None
+    #: Called once Kafka has the record (a source that keeps a resume cursor advances it there).
+    ack: Callable[[], None] | None = None
 
     @classmethod
     def from_payload(cls, payload: bytes) -> SourceRecord:
