@@ -20,6 +20,7 @@ from streamsift.config import Settings
 class SourceName(StrEnum):
     x_api = "x-api"
     bluesky = "bluesky"
+    mastodon = "mastodon"
     replay = "replay"
     synthetic = "synthetic"
 
@@ -37,9 +38,13 @@ def produce_cmd(
     limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many records.")] = None,
     topic: Annotated[str | None, typer.Option(help="Kafka topic (default: kafka.topic_raw).")] = None,
     url: Annotated[
-        str | None, typer.Option(help="bluesky: the Jetstream endpoint, instead of bluesky.jetstream_url + fallbacks.")
+        str | None,
+        typer.Option(
+            help="bluesky: the Jetstream endpoint, instead of bluesky.jetstream_url + fallbacks; "
+            "mastodon: the instance, instead of mastodon.url."
+        ),
     ] = None,
-    duration: Annotated[float | None, typer.Option(min=1, help="bluesky: stop after N seconds.")] = None,
+    duration: Annotated[float | None, typer.Option(min=1, help="bluesky, mastodon: stop after N seconds.")] = None,
 ) -> None:
     """Send tweets from a source to Kafka (tweets.raw), keyed by tweet id.
 
@@ -50,6 +55,8 @@ def produce_cmd(
     x-api      the X API v2 filtered stream (rules from config; token from STREAMSIFT_X_BEARER_TOKEN)
     bluesky    new Bluesky posts from Jetstream (free, no account), filtered by bluesky.languages and
                bluesky.keywords; resumes where it stopped (cursor in <state>/bluesky/)
+    mastodon   an instance's public timeline, live (mastodon.url; a token with read:statuses in
+               STREAMSIFT_MASTODON_TOKEN); gaps after a reconnect are filled from the REST timeline
     """
     from streamsift.ingest.producer import produce
 
@@ -100,6 +107,11 @@ def _make_source(
         if url is not None and not url.startswith(("ws://", "wss://")):
             raise typer.BadParameter("a Jetstream URL starts with wss:// (or ws://)", param_hint="--url")
         return JetstreamSource(s.bluesky, s.state.root, urls=[url] if url else None, duration_s=duration)
+    if source is SourceName.mastodon:
+        from streamsift.sources.mastodon import MastodonSource
+
+        token = s.mastodon_token.get_secret_value() if s.mastodon_token else None
+        return MastodonSource(s.mastodon, token, url=url, duration_s=duration)
     from streamsift.sources.x_api import XApiSource
 
     return XApiSource(s.x_api, s.bearer_token)
