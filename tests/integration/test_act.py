@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from streamsift.live.act import ensure_act_schema, run_act
 from streamsift.live.store import AI_COLUMNS
 from streamsift.store.connection import connect
+from tests.support.fake_pds import FakePds
 from tests.support.fake_x_api import FakeXApi
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,17 @@ def db_settings(infra_settings):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _ai(conn, tweet_id: int, *, links: bool = True, retweet_of: int | None = None, minutes: int = 0) -> None:
+def _ai(
+    conn,
+    tweet_id: int,
+    *,
+    links: bool = True,
+    retweet_of: int | None = None,
+    minutes: int = 0,
+    platform: str = "x",
+    uri: str | None = None,
+    cid: str | None = None,
+) -> None:
     t = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes)
     row = (
         tweet_id,
@@ -50,9 +61,9 @@ def _ai(conn, tweet_id: int, *, links: bool = True, retweet_of: int | None = Non
         t,
         t,
         ["ai"],
-        "x",
-        None,
-        None,
+        platform,
+        uri,
+        cid,
     )
     conn.execute(f"INSERT INTO ai_tweets ({', '.join(AI_COLUMNS)}) VALUES ({', '.join(['%s'] * len(row))})", row)
 
@@ -142,3 +153,91 @@ def test_a_429_waits_for_the_reset_and_is_not_counted_as_an_attempt(db_settings)
         acts = _actions(s)
         assert fake.too_many == 1 and stats.rate_limit_waits >= 1
         assert acts[401][1:3] == ("done", None) and acts[401][3] == 1
+
+
+# -- Bluesky ------------------------------------------------------------------------------------------
+
+
+def _bluesky_posts(conn, n: int) -> dict[int, str]:
+    """``n`` AI posts from Bluesky with links (and one without), by id → at-URI."""
+    from streamsift.records import platform_id
+
+    out = {}
+    for i in range(n):
+        uri = f"at://did:plc:author{i}/app.bsky.feed.post/3k{i:011d}"
+        tid = platform_id("bluesky", uri)
+        _ai(conn, tid, minutes=i, platform="bluesky", uri=uri, cid=f"bafyreipost{i}")
+        out[tid] = uri
+    nolink = "at://did:plc:x/app.bsky.feed.post/nolink"
+    _ai(conn, platform_id("bluesky", nolink), links=False, platform="bluesky", uri=nolink, cid="c")
+    return out
+
+
+def _bluesky_live(s, pds: FakePds):
+    bs = s.bluesky.model_copy(update={"pds_url": pds.url, "handle": pds.handle})
+    act = s.act.model_copy(update={"poll_s": 0.2, "request_timeout_s": 2.0})
+    return s.model_copy(update={"bluesky": bs, "act": act, "bluesky_app_password": SecretStr(pds.app_password)})
+
+
+def test_bluesky_posts_are_reposted_once_within_the_rate_limit_with_one_session(db_settings):
+    with connect(db_settings.postgres, autocommit=True) as conn:
+        posts = _bluesky_posts(conn, 9)
+        _ai(conn, 9001)  # an X tweet beside them: no X credentials, so a dry run
+    pds = FakePds("streamsift.bsky.social", "abcd-efgh-ijkl-mnop", write_limit=4, write_window_s=2.0, access_uses=3)
+    pds.fail_writes = 1  # one 502: retried
+    pds.start()
+    try:
+        s = _bluesky_live(db_settings, pds)
+        stats = run_act(s, until_idle=True)
+        acts = _actions(s)
+        assert stats.mode == "live" and stats.done == 9 and stats.dry_run == 1
+        assert acts[9001][1] == "dry_run" and "X user credentials" in acts[9001][2]
+        assert pds.reposted() == dict.fromkeys(posts.values(), 1)  # each post once, none twice
+        assert stats.rate_limit_waits >= 2 and pds.too_many == 0  # waited on the ratelimit headers
+        assert pds.sessions == 1 and pds.refreshes >= 2  # one login; expired access tokens refreshed
+        cids = {r["value"]["subject"]["cid"] for r in pds.reposts}
+        assert cids == {f"bafyreipost{i}" for i in range(9)}
+        again = run_act(s, until_idle=True)
+        assert again.done == 0 and len(pds.reposts) == 9
+    finally:
+        pds.stop()
+
+
+def test_a_bluesky_repost_in_flight_at_a_crash_is_reconciled_from_the_repo(db_settings):
+    with connect(db_settings.postgres, autocommit=True) as conn:
+        posts = _bluesky_posts(conn, 2)
+        (a, uri_a), (b, _uri_b) = posts.items()
+        conn.execute(
+            "INSERT INTO retweet_actions (tweet_id, target_id, status, attempts, last_attempt_at, platform) VALUES "
+            "(%s, %s, 'in_flight', 1, now() - interval '1 hour', 'bluesky'),"
+            " (%s, %s, 'in_flight', 1, now() - interval '1 hour', 'bluesky')",
+            (a, a, b, b),
+        )
+    pds = FakePds("streamsift.bsky.social", "abcd-efgh-ijkl-mnop").start()
+    try:
+        # the crashed run's createRecord reached the PDS for the first post only
+        pds.reposts.append({"uri": "at://x/app.bsky.feed.repost/1", "value": {"subject": {"uri": uri_a, "cid": "c"}}})
+        s = _bluesky_live(db_settings, pds)
+        stats = run_act(s, until_idle=True)
+        acts = _actions(s)
+        assert stats.reconciled == 2
+        assert acts[a][1] == "done" and "reconciled" in acts[a][2]
+        assert acts[b][1] == "done"
+        assert pds.reposted() == dict.fromkeys(posts.values(), 1)
+    finally:
+        pds.stop()
+
+
+def test_a_wrong_app_password_stops_act_with_a_clear_error(db_settings):
+    from streamsift.live.act import ActError
+
+    with connect(db_settings.postgres, autocommit=True) as conn:
+        _bluesky_posts(conn, 1)
+    pds = FakePds("streamsift.bsky.social", "the-right-one").start()
+    try:
+        s = _bluesky_live(db_settings, pds).model_copy(update={"bluesky_app_password": SecretStr("wrong")})
+        with pytest.raises(ActError, match="refused the login") as err:
+            run_act(s, until_idle=True)
+        assert "wrong" not in str(err.value)
+    finally:
+        pds.stop()

@@ -11,16 +11,15 @@ connection streams from ``resume_at`` on. ``/api/v2/instance`` names the streami
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from dataclasses import dataclass, field
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.support.asgi_thread import AsgiThread
 
 
 def status(i: int, *, lang: str = "en", text: str | None = None) -> dict:
@@ -52,8 +51,7 @@ class FakeMastodon:
     port: int = 0
     stream_connections: int = 0
     timeline_calls: list[str] = field(default_factory=list)
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
+    _server: AsgiThread | None = None
 
     @property
     def url(self) -> str:
@@ -103,9 +101,6 @@ class FakeMastodon:
         return StreamingResponse(events(), media_type="text/event-stream")
 
     def start(self) -> FakeMastodon:
-        from streamsift.infra.process import free_port
-
-        self.port = self.port or free_port()
         app = Starlette(
             routes=[
                 Route("/api/v2/instance", self.instance),
@@ -113,17 +108,11 @@ class FakeMastodon:
                 Route("/api/v1/streaming/public", self.stream),
             ]
         )
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical"))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self._server = AsgiThread(app)
+        self.port = self._server.port
+        self._server.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            self._server.force_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
+            self._server.stop()

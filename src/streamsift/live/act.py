@@ -1,4 +1,5 @@
-"""``streamsift act``: retweet every AI tweet that carries a link — exactly once.
+"""``streamsift act``: retweet every AI tweet that carries a link — exactly once (on X; a Bluesky
+post is reposted the same way, see :class:`BlueskyReposter`).
 
     ai_tweets (has_links) ─► decide: one row per tweet in retweet_actions (pending, or skipped when
                              its target — the tweet, or the original of a retweet — already has one)
@@ -13,6 +14,14 @@ whether the account has retweeted the tweet. The rate limit is honoured from X's
 ``x-rate-limit-remaining`` / ``x-rate-limit-reset`` headers (50 requests per 15 minutes per user);
 a 429 waits for the reset. Without user credentials (``STREAMSIFT_X_USER_TOKEN`` and
 ``x_api.user_id``) every action is recorded as a ``dry_run`` and nothing is sent.
+
+Bluesky posts (``platform = 'bluesky'``) follow the same rows and rules through the account's PDS:
+``com.atproto.server.createSession`` with ``bluesky.handle`` and an app password
+(``STREAMSIFT_BLUESKY_APP_PASSWORD``) once per run (refreshed when it expires), then
+``com.atproto.repo.createRecord`` of an ``app.bsky.feed.repost`` naming the post's at-URI and CID.
+The PDS does not refuse a second repost, so the unique target row is what keeps it to one; a crash
+in flight is settled by listing the account's repost records. The PDS's ``ratelimit-remaining`` /
+``ratelimit-reset`` headers are honoured like X's. Each platform is rate-limited on its own.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -44,21 +54,22 @@ CREATE TABLE IF NOT EXISTS retweet_actions (
     last_attempt_at timestamptz,
     done_at         timestamptz
 );
+ALTER TABLE retweet_actions ADD COLUMN IF NOT EXISTS platform text NOT NULL DEFAULT 'x';
 CREATE UNIQUE INDEX IF NOT EXISTS retweet_actions_one_per_target ON retweet_actions (target_id)
     WHERE status <> 'skipped';
 CREATE INDEX IF NOT EXISTS retweet_actions_status ON retweet_actions (status, decided_at)
 """
 
 _CANDIDATES = """
-    SELECT a.tweet_id, coalesce(a.retweeted_id, a.tweet_id) AS target_id, a.predicted_at
+    SELECT a.tweet_id, coalesce(a.retweeted_id, a.tweet_id) AS target_id, a.predicted_at, a.platform
     FROM ai_tweets a
     WHERE a.has_links AND NOT EXISTS (SELECT 1 FROM retweet_actions r WHERE r.tweet_id = a.tweet_id)
 """
 
 _DECIDE = f"""
 WITH cand AS ({_CANDIDATES})
-INSERT INTO retweet_actions (tweet_id, target_id, status)
-SELECT DISTINCT ON (c.target_id) c.tweet_id, c.target_id, 'pending' FROM cand c
+INSERT INTO retweet_actions (tweet_id, target_id, status, platform)
+SELECT DISTINCT ON (c.target_id) c.tweet_id, c.target_id, 'pending', c.platform FROM cand c
 WHERE NOT EXISTS (SELECT 1 FROM retweet_actions r WHERE r.target_id = c.target_id AND r.status <> 'skipped')
 ORDER BY c.target_id, c.predicted_at, c.tweet_id
 ON CONFLICT DO NOTHING
@@ -66,9 +77,9 @@ ON CONFLICT DO NOTHING
 
 _SKIP = f"""
 WITH cand AS ({_CANDIDATES})
-INSERT INTO retweet_actions (tweet_id, target_id, status, reason)
+INSERT INTO retweet_actions (tweet_id, target_id, status, reason, platform)
 SELECT c.tweet_id, c.target_id, 'skipped',
-       'its target ' || c.target_id || ' already has an action (from tweet ' || r.tweet_id || ')'
+       'its target ' || c.target_id || ' already has an action (from tweet ' || r.tweet_id || ')', c.platform
 FROM cand c JOIN retweet_actions r ON r.target_id = c.target_id AND r.status <> 'skipped'
 ON CONFLICT DO NOTHING
 """
@@ -119,7 +130,7 @@ class XRetweeter:
             return max(self.reset_at - time.time(), 0.0) + 0.5
         return 0.0
 
-    def retweet(self, tweet_id: int) -> Outcome:
+    def retweet(self, tweet_id: int, ref: tuple[str | None, str | None] | None = None) -> Outcome:
         import httpx
 
         try:
@@ -139,10 +150,125 @@ class XRetweeter:
             return Outcome("retry", f"{r.status_code} {detail}")
         return Outcome("rejected", f"{r.status_code} {detail}")
 
-    def has_retweeted(self, tweet_id: int) -> bool:
+    def has_retweeted(self, tweet_id: int, ref: tuple[str | None, str | None] | None = None) -> bool:
         r = self._client.get(f"/2/tweets/{tweet_id}/retweeted_by")
         r.raise_for_status()
         return any(u.get("id") == self.user_id for u in r.json().get("data", []))
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class BlueskyReposter:
+    """Reposting through the account's PDS: one session per run, then ``createRecord`` of reposts."""
+
+    def __init__(self, pds_url: str, handle: str, app_password: str, timeout_s: float) -> None:
+        import httpx
+
+        self._client = httpx.Client(base_url=pds_url.rstrip("/"), timeout=timeout_s)
+        self._handle, self._password = handle, app_password
+        self.did: str | None = None
+        self._access: str | None = None
+        self._refresh: str | None = None
+        self.remaining: int | None = None
+        self.reset_at: float | None = None
+
+    def _note_limits(self, headers) -> None:
+        rem, reset = headers.get("ratelimit-remaining"), headers.get("ratelimit-reset")
+        if rem is not None and rem.isdigit():
+            self.remaining = int(rem)
+        if reset is not None and reset.isdigit():
+            self.reset_at = float(reset)
+
+    def wait_s(self) -> float:
+        if self.remaining == 0 and self.reset_at is not None:
+            return max(self.reset_at - time.time(), 0.0) + 0.5
+        return 0.0
+
+    def _session(self, *, refresh: bool = False) -> None:
+        if refresh and self._refresh:
+            r = self._client.post(
+                "/xrpc/com.atproto.server.refreshSession", headers={"Authorization": f"Bearer {self._refresh}"}
+            )
+            if r.status_code == 200:
+                self._take(r.json())
+                return
+        r = self._client.post(
+            "/xrpc/com.atproto.server.createSession", json={"identifier": self._handle, "password": self._password}
+        )
+        self._note_limits(r.headers)
+        if r.status_code in (400, 401):
+            raise ActError(
+                f"Bluesky refused the login of {self._handle}: {_problem(r)}",
+                hint="check bluesky.handle and STREAMSIFT_BLUESKY_APP_PASSWORD (an app password, not the account's)",
+            )
+        r.raise_for_status()
+        self._take(r.json())
+        log.info("Bluesky session for %s (%s)", self._handle, self.did)
+
+    def _take(self, body: dict) -> None:
+        self.did, self._access, self._refresh = body["did"], body["accessJwt"], body["refreshJwt"]
+
+    def _call(self, method: str, path: str, **kw):
+        if self._access is None:
+            self._session()
+        for attempt in range(2):
+            r = self._client.request(method, path, headers={"Authorization": f"Bearer {self._access}"}, **kw)
+            self._note_limits(r.headers)
+            expired = r.status_code in (400, 401) and "ExpiredToken" in r.text
+            if not expired or attempt:
+                return r
+            self._session(refresh=True)
+        return r
+
+    def retweet(self, target: int, ref: tuple[str | None, str | None] | None = None) -> Outcome:
+        import httpx
+
+        uri, cid = ref or (None, None)
+        if not uri or not cid:
+            return Outcome("rejected", f"post {target} has no at-URI and CID to repost")
+        record = {
+            "$type": "app.bsky.feed.repost",
+            "subject": {"uri": uri, "cid": cid},
+            "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+        try:
+            r = self._call(
+                "POST",
+                "/xrpc/com.atproto.repo.createRecord",
+                json={"repo": self.did, "collection": "app.bsky.feed.repost", "record": record},
+            )
+        except httpx.TransportError as exc:
+            return Outcome("retry", f"network: {type(exc).__name__}")
+        if r.status_code == 200 and r.json().get("uri"):
+            return Outcome("done")
+        if r.status_code == 429:
+            self.remaining = 0
+            if self.reset_at is None or self.reset_at < time.time():
+                self.reset_at = time.time() + 60
+            return Outcome("rate_limited", "429 Too Many Requests")
+        if r.status_code >= 500:
+            return Outcome("retry", f"{r.status_code} {_problem(r)}")
+        return Outcome("rejected", f"{r.status_code} {_problem(r)}")
+
+    def has_retweeted(self, target: int, ref: tuple[str | None, str | None] | None = None) -> bool:
+        """Whether the account's recent repost records (up to 1,000) include this post."""
+        uri = (ref or (None, None))[0]
+        cursor = None
+        for _ in range(10):
+            params = {"repo": self.did or self._handle, "collection": "app.bsky.feed.repost", "limit": 100}
+            if cursor:
+                params["cursor"] = cursor
+            r = self._call("GET", "/xrpc/com.atproto.repo.listRecords", params=params)
+            r.raise_for_status()
+            body = r.json()
+            subjects = [((rec.get("value") or {}).get("subject") or {}).get("uri") for rec in body.get("records", [])]
+            if uri in subjects:
+                return True
+            cursor = body.get("cursor")
+            if not cursor:
+                return False
+        return False
 
     def close(self) -> None:
         self._client.close()
@@ -182,13 +308,16 @@ def decide(conn: psycopg.Connection) -> tuple[int, int]:
     return pending, skipped
 
 
-def _claim(conn: psycopg.Connection) -> tuple[int, int, int] | None:
-    """Take the oldest pending row and record the intent (in_flight, attempts + 1) before any call."""
+def _claim(conn: psycopg.Connection, platforms: list[str]) -> tuple[int, int, int, str] | None:
+    """Take the oldest pending row of ``platforms`` and record the intent (in_flight, attempts + 1)
+    before any call."""
     with conn.transaction():
         row = conn.execute(
             "UPDATE retweet_actions SET status = 'in_flight', attempts = attempts + 1, last_attempt_at = now() "
-            "WHERE tweet_id = (SELECT tweet_id FROM retweet_actions WHERE status = 'pending' "
-            "ORDER BY decided_at, tweet_id FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING tweet_id, target_id, attempts"
+            "WHERE tweet_id = (SELECT tweet_id FROM retweet_actions WHERE status = 'pending' AND platform = ANY(%s) "
+            "ORDER BY decided_at, tweet_id FOR UPDATE SKIP LOCKED LIMIT 1) "
+            "RETURNING tweet_id, target_id, attempts, platform",
+            (platforms,),
         ).fetchone()
     return row
 
@@ -202,6 +331,37 @@ def _set(conn: psycopg.Connection, tweet_id: int, status: str, reason: str | Non
         )
 
 
+def _ref(conn: psycopg.Connection, target: int) -> tuple[str | None, str | None]:
+    """The platform's own reference of a target post (Bluesky: at-URI and CID)."""
+    row = conn.execute("SELECT post_uri, post_cid FROM ai_tweets WHERE tweet_id = %s", (target,)).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+PLATFORMS = ("x", "bluesky")
+
+
+def _clients(settings: Settings, dry_run: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """The live client of each platform that has credentials (none with ``dry_run``), and why the
+    others record dry runs."""
+    acfg, clients, why = settings.act, {}, {}
+    token = settings.x_user_token.get_secret_value() if settings.x_user_token else None
+    if dry_run:
+        why = dict.fromkeys(PLATFORMS, "--dry-run")
+        return clients, why
+    if token and settings.x_api.user_id:
+        clients["x"] = XRetweeter(settings.x_api.base_url, settings.x_api.user_id, token, acfg.request_timeout_s)
+    else:
+        why["x"] = "no X user credentials (STREAMSIFT_X_USER_TOKEN and x_api.user_id)"
+    password = settings.bluesky_app_password.get_secret_value() if settings.bluesky_app_password else None
+    if password and settings.bluesky.handle:
+        clients["bluesky"] = BlueskyReposter(
+            settings.bluesky.pds_url, settings.bluesky.handle, password, acfg.request_timeout_s
+        )
+    else:
+        why["bluesky"] = "no Bluesky credentials (bluesky.handle and STREAMSIFT_BLUESKY_APP_PASSWORD)"
+    return clients, why
+
+
 def run_act(
     settings: Settings,
     *,
@@ -210,78 +370,83 @@ def run_act(
     stop: threading.Event | None = None,
     on_action: Callable[[str], None] | None = None,
 ) -> ActStats:
-    """Decide and carry out retweets until stopped, or (``until_idle``) until nothing is pending."""
+    """Decide and carry out retweets (reposts) until stopped, or (``until_idle``) until nothing is pending."""
     stop = stop or threading.Event()
     acfg = settings.act
-    token = settings.x_user_token.get_secret_value() if settings.x_user_token else None
-    live = bool(token and settings.x_api.user_id) and not dry_run
-    stats = ActStats(mode="live" if live else "dry_run")
-    client = (
-        XRetweeter(settings.x_api.base_url, settings.x_api.user_id, token, acfg.request_timeout_s)  # type: ignore[arg-type]
-        if live
-        else None
-    )
-    if not live:
-        why = "--dry-run" if dry_run else "no X user credentials (STREAMSIFT_X_USER_TOKEN and x_api.user_id)"
-        log.info("dry run (%s): actions are recorded, nothing is sent to X", why)
+    clients, why = _clients(settings, dry_run)
+    stats = ActStats(mode="live" if clients else "dry_run")
+    for platform, reason in why.items():
+        log.info("%s: dry run (%s): actions are recorded, nothing is sent", platform, reason)
     with connect(settings.postgres, autocommit=True) as conn:
         ensure_act_schema(conn)
         try:
-            if client is not None:
-                stats.reconciled = _reconcile(conn, client, acfg.request_timeout_s)
+            for platform, client in clients.items():
+                stats.reconciled += _reconcile(conn, platform, client, acfg.request_timeout_s)
             while not stop.is_set():
                 pending, skipped = decide(conn)
                 stats.decided += pending
                 stats.skipped += skipped
-                worked = _work(conn, client, acfg, stats, stop, on_action, dry_reason=None if live else why)
+                worked = _work(conn, clients, why, acfg, stats, stop, on_action)
                 if until_idle and not worked and not pending:
                     break
                 if not worked:
                     stop.wait(acfg.poll_s)
         finally:
-            if client is not None:
+            for client in clients.values():
                 client.close()
     return stats
 
 
-def _reconcile(conn: psycopg.Connection, client: XRetweeter, timeout_s: float) -> int:
-    """In-flight rows older than a call can take were left by a crash: ask X what happened."""
+def _reconcile(conn: psycopg.Connection, platform: str, client, timeout_s: float) -> int:
+    """In-flight rows older than a call can take were left by a crash: ask the platform what happened."""
     rows = conn.execute(
-        "SELECT tweet_id, target_id FROM retweet_actions WHERE status = 'in_flight' "
+        "SELECT tweet_id, target_id FROM retweet_actions WHERE status = 'in_flight' AND platform = %s "
         "AND last_attempt_at < now() - make_interval(secs => %s)",
-        (timeout_s * 2,),
+        (platform, timeout_s * 2),
     ).fetchall()
     for tweet_id, target in rows:
-        if client.has_retweeted(target):
-            _set(conn, tweet_id, "done", "reconciled after a restart: X shows the retweet")
+        if client.has_retweeted(target, _ref(conn, target)):
+            _set(conn, tweet_id, "done", f"reconciled after a restart: {platform} shows the repost")
         else:
-            _set(conn, tweet_id, "pending", "reconciled after a restart: not retweeted, will retry")
+            _set(conn, tweet_id, "pending", "reconciled after a restart: not reposted, will retry")
     if rows:
-        log.info("reconciled %d actions left in flight by an earlier run", len(rows))
+        log.info("reconciled %d %s actions left in flight by an earlier run", len(rows), platform)
     return len(rows)
 
 
-def _work(conn, client, acfg, stats: ActStats, stop, on_action, dry_reason: str | None) -> int:
-    """Carry out pending actions; returns how many were handled."""
+def _work(conn, clients: dict[str, Any], why: dict[str, str], acfg, stats: ActStats, stop, on_action) -> int:
+    """Carry out pending actions, each platform within its rate limit; returns how many were handled."""
     handled = 0
     while not stop.is_set():
-        if client is not None and (wait := client.wait_s()) > 0:
+        waits = {p: c.wait_s() for p, c in clients.items()}
+        ready = [p for p in PLATFORMS if waits.get(p, 0.0) <= 0]
+        row = _claim(conn, ready) if ready else None
+        if row is None:
+            blocked = [p for p in PLATFORMS if p not in ready]
+            if (
+                not blocked
+                or not conn.execute(
+                    "SELECT 1 FROM retweet_actions WHERE status = 'pending' AND platform = ANY(%s) LIMIT 1", (blocked,)
+                ).fetchone()
+            ):
+                break
+            wait = min(min(waits[p] for p in blocked), acfg.max_wait_s)
             stats.rate_limit_waits += 1
-            wait = min(wait, acfg.max_wait_s)
-            log.info("X rate limit reached: waiting %.0f s for the window to reset", wait)
+            log.info("%s rate limit reached: waiting %.0f s for the window to reset", "/".join(blocked), wait)
             if stop.wait(wait):
                 break
-        row = _claim(conn)
-        if row is None:
-            break
-        tweet_id, target, attempts = row
+            for p in blocked:  # the window has reset: the next answer tells the new budget
+                clients[p].remaining = None
+            continue
+        tweet_id, target, attempts, platform = row
         handled += 1
+        client = clients.get(platform)
         if client is None:
-            _set(conn, tweet_id, "dry_run", dry_reason)
+            _set(conn, tweet_id, "dry_run", why.get(platform, f"no client for {platform}"))
             stats.dry_run += 1
             status = "dry_run"
         else:
-            out = client.retweet(target)
+            out = client.retweet(target, _ref(conn, target))
             if out.kind == "done":
                 _set(conn, tweet_id, "done", None)
                 stats.done += 1
@@ -302,4 +467,14 @@ def _work(conn, client, acfg, stats: ActStats, stop, on_action, dry_reason: str 
     return handled
 
 
-__all__ = ["DDL", "ActError", "ActStats", "Outcome", "XRetweeter", "decide", "ensure_act_schema", "run_act"]
+__all__ = [
+    "DDL",
+    "ActError",
+    "ActStats",
+    "BlueskyReposter",
+    "Outcome",
+    "XRetweeter",
+    "decide",
+    "ensure_act_schema",
+    "run_act",
+]
