@@ -95,6 +95,13 @@ class DemoOptions:
     live_count: int = 5_000
     live_rate: float = 1_000.0
     keep_running: bool = False
+    #: ``synthetic``, or ``bluesky``: the live Jetstream firehose (needs internet) for ``duration_s``
+    #: to build the model and ``live_duration_s`` through live classification.
+    source: str = "synthetic"
+    duration_s: float = 300.0
+    live_duration_s: float = 60.0
+    #: bluesky: a Jetstream endpoint instead of bluesky.jetstream_url and its fallbacks.
+    url: str | None = None
     #: How long to wait for live classification to catch up.
     classify_timeout_s: float = 300.0
 
@@ -188,10 +195,17 @@ def _build_model(run: _Runner, settings: Settings, opts: DemoOptions, progress: 
 
     topic = settings.kafka.topic_raw
     with run.stage("produce") as st:
-        advance = progress(f"synthetic → {topic}", opts.count)
-        source = iter(SyntheticSource(opts.count, opts.seed))
-        p = produce(source, settings.kafka, settings.producer, on_progress=advance)
-        st.rows, st.detail = p.delivered, f"{p.bytes / 1e6:.1f} MB to {topic} (seed {opts.seed})"
+        if opts.source == "bluesky":
+            advance = progress(f"Bluesky Jetstream → {topic} for {opts.duration_s:.0f} s", None)
+            with _jetstream(settings, opts, opts.duration_s) as src:
+                p = produce(iter(src), settings.kafka, settings.producer, on_progress=advance)
+            what = f"new Bluesky posts in {opts.duration_s:.0f} s"
+        else:
+            advance = progress(f"synthetic → {topic}", opts.count)
+            source = iter(SyntheticSource(opts.count, opts.seed))
+            p = produce(source, settings.kafka, settings.producer, on_progress=advance)
+            what = f"synthetic (seed {opts.seed})"
+        st.rows, st.detail = p.delivered, f"{p.bytes / 1e6:.1f} MB to {topic}: {what}"
     table = raw_table(settings.dataset.prefix, settings.dataset.version)
     with run.stage("ingest", spark_log_file(settings), run._main_log()) as st:
         progress(f"Spark: {topic} → {table}", None)
@@ -270,21 +284,23 @@ def _go_live(run: _Runner, settings: Settings, opts: DemoOptions, progress: Prog
         st.detail = f"worker: the backlog, {c['ai']:,} AI tweets, {c['dead']:,} dead letters (rate over its busy time)"
     since = _now(settings)
     with run.stage("live stream", table["worker"].log_file(settings)) as st:
-        advance = progress(f"synthetic → {settings.kafka.topic_raw} at {opts.live_rate:,.0f}/s", opts.live_count)
-        p = produce(
-            iter(SyntheticSource(opts.live_count, opts.seed + 1)),
-            settings.kafka,
-            settings.producer,
-            rate=opts.live_rate,
-            on_progress=advance,
-        )
+        if opts.source == "bluesky":
+            advance = progress(f"Bluesky Jetstream → {settings.kafka.topic_raw} for {opts.live_duration_s:.0f} s", None)
+            with _jetstream(settings, opts, opts.live_duration_s) as src:
+                p = produce(iter(src), settings.kafka, settings.producer, on_progress=advance)
+            what = "new Bluesky posts"
+        else:
+            advance = progress(f"synthetic → {settings.kafka.topic_raw} at {opts.live_rate:,.0f}/s", opts.live_count)
+            source = iter(SyntheticSource(opts.live_count, opts.seed + 1))
+            p = produce(source, settings.kafka, settings.producer, rate=opts.live_rate, on_progress=advance)
+            what = f"new tweets (seed {opts.seed + 1})"
         sent = time.perf_counter()
         _wait_classified(settings, opts.classify_timeout_s, progress)
         behind = time.perf_counter() - sent
         c = _classified_since(settings, since)
         st.rows = p.delivered
         st.detail = (
-            f"{p.delivered:,} new tweets at {p.rate:,.0f}/s (seed {opts.seed + 1}): {c['ai']:,} AI tweets, "
+            f"{p.delivered:,} {what} at {p.rate:,.0f}/s: {c['ai']:,} AI tweets, "
             f"{c['dead']:,} dead letters; all classified {behind:.1f} s after the last was sent"
         )
     with run.stage("act") as st:
@@ -296,6 +312,14 @@ def _go_live(run: _Runner, settings: Settings, opts: DemoOptions, progress: Prog
             report.services["act"] = pid
     with run.stage("serve", table["serve"].log_file(settings)) as st:
         st.rows, st.detail = _predict_once(settings)
+
+
+def _jetstream(settings: Settings, opts: DemoOptions, duration_s: float):
+    """The Jetstream source of a Bluesky demo: English posts unless bluesky.languages says otherwise."""
+    from streamsift.sources.bluesky import JetstreamSource
+
+    bs = settings.bluesky if settings.bluesky.languages else settings.bluesky.model_copy(update={"languages": ["en"]})
+    return JetstreamSource(bs, settings.state.root, urls=[opts.url] if opts.url else None, duration_s=duration_s)
 
 
 def _web_login(settings: Settings, report: DemoReport) -> dict[str, str]:

@@ -191,3 +191,37 @@ def firehose(n_posts: int = 300) -> tuple[list[Frame], dict[str, dict]]:
             frames.append(Frame(t, orjson.dumps({"did": DID, "time_us": t, "kind": "labels"}).decode()))
             frames.append(Frame(t, '{"did": "did:plc:broken", "time_us": ' + str(t) + ', "kind": "commit", "com'))
     return frames, posts
+
+
+def firehose_from_synthetic(n: int, seed: int = 0) -> list[Frame]:
+    """Bluesky posts carrying the texts and links of streamsift's synthetic stream (AI and everything
+    else), for a whole-loop run on a local Jetstream."""
+    from streamsift.records import MalformedRecord, parse_payload
+    from streamsift.sources.synthetic import generate
+
+    frames, t = [], 1_764_000_000_000_000
+    for i, item in enumerate(generate(n, seed, malformed_share=0.0, duplicate_share=0.0)):
+        try:
+            tweet, _ = parse_payload(item.record.payload)
+        except MalformedRecord:
+            continue
+        t += 1_000
+        links = [u.expanded_url for u in tweet.urls]
+        ev = post_event(i, t, text=tweet.text[:300], link=links[0] if links else None)
+        frames.append(Frame(t, orjson.dumps(ev).decode(), "app.bsky.feed.post"))
+    return frames
+
+
+def main() -> None:
+    """``python -m tests.support.fake_jetstream [N]``: serve N synthetic-text posts until killed."""
+    import sys
+    import time
+
+    server = FakeJetstream(firehose_from_synthetic(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)).start()
+    print(server.url, flush=True)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

@@ -75,9 +75,16 @@ def progress_bar(total: int | None, description: str) -> Progress:
 def rich_progress_hook(bar: Progress):
     def hook(description: str, total: int | None):
         task = bar.add_task(description, total=total)
-        if total is None:
-            bar.update(task, completed=1, total=1)
-        return lambda n: bar.advance(task, n)
+        if total is not None:
+            return lambda n: bar.advance(task, n)
+        bar.update(task, completed=1, total=1)  # a step without a count: done once announced
+        done = [0]
+
+        def count(n: int) -> None:  # ... unless it counts after all (a stream of unknown length)
+            done[0] += n
+            bar.update(task, completed=done[0], total=done[0])
+
+        return count
 
     return hook
 

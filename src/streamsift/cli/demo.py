@@ -30,18 +30,35 @@ def demo_cmd(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of a table.")] = False,
+    source: Annotated[
+        str,
+        typer.Option(
+            help="synthetic (the built-in stream, offline), or bluesky: the live Jetstream firehose of new posts "
+            "(needs internet; English unless bluesky.languages is set)."
+        ),
+    ] = "synthetic",
+    duration: Annotated[
+        float, typer.Option(min=10, help="bluesky: seconds of firehose to build the model from.")
+    ] = 300.0,
+    live_duration: Annotated[
+        float, typer.Option(min=5, help="bluesky: seconds of firehose through live classification.")
+    ] = 60.0,
+    url: Annotated[str | None, typer.Option(help="bluesky: a Jetstream endpoint (wss://…/subscribe).")] = None,
 ) -> None:
     """The whole loop, on a fresh machine with nothing running: Kafka and PostgreSQL up → synthetic tweets →
     Kafka → Spark → PostgreSQL → dataset prepare → weak labels (Snorkel) → train → promote → model server,
     live-classification worker and web app started → more tweets classified live → dry-run retweets →
     one TF Serving request; then a table of every stage (rows, seconds, rows/s) and the dashboard's address.
 
-    Without --keep-running everything the demo started is stopped at the end (the data stays in the
-    state folder). A failing stage is named with its log file.
+    Without --keep-running everything the demo started is stopped at the end (the data stays in the state
+    folder). A failing stage is named with its log file. --source bluesky does the same on the live Bluesky
+    firehose for --duration seconds (internet needed).
     """
     from streamsift.demo import DemoOptions, run_demo
     from streamsift.logs import quiet_terminal
 
+    if source not in ("synthetic", "bluesky"):
+        raise typer.BadParameter(f"{source!r}: use synthetic or bluesky", param_hint="--source")
     s = STATE.settings()
     quiet_terminal()  # stages and progress bars on the terminal; the details go to the log file
     opts = DemoOptions(
@@ -50,6 +67,10 @@ def demo_cmd(
         live_count=live_count,
         live_rate=live_rate,
         keep_running=keep_running,
+        source=source,
+        duration_s=duration,
+        live_duration_s=live_duration,
+        url=url,
     )
     with progress_bar(None, "demo") as bar:
 

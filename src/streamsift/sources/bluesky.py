@@ -264,8 +264,9 @@ class JetstreamSource(Source):
         while not self.stop.is_set():
             if deadline is not None and time.monotonic() >= deadline:
                 return
+            timeout = self.recv_timeout_s if deadline is None else min(self.recv_timeout_s, deadline - time.monotonic())
             try:
-                frame = ws.recv(timeout=self.recv_timeout_s)
+                frame = ws.recv(timeout=max(timeout, 0.01))
             except TimeoutError:
                 self.cursor.save()
                 continue
