@@ -412,6 +412,9 @@ class BlueskySettings(_Section):
     #: absorb the duplicates).
     cursor_overlap_s: float = Field(default=5.0, ge=0)
     max_backoff_s: float = Field(default=60.0, gt=0)
+    #: Ask for compressed frames: permessage-deflate (RFC 7692), which Jetstream v2 offers; a server
+    #: that does not sends them plain. (v1's zstd needs Jetstream's own dictionary, not shipped.)
+    compress: bool = False
     #: Reposting: the PDS, and the account (its app password comes from STREAMSIFT_BLUESKY_APP_PASSWORD).
     pds_url: str = "https://bsky.social"
     handle: str | None = None

@@ -3,12 +3,14 @@ its connection mid-stream: no post lost, nothing doubled downstream, broken fram
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 
 import orjson
 import pytest
 
+from streamsift.config import load_settings
 from streamsift.infra.kafka import KafkaBroker
 from streamsift.ingest.producer import produce
 from streamsift.ingest.spark_job import run_ingest
@@ -136,3 +138,25 @@ def test_a_restarted_source_resumes_from_its_cursor(infra_settings, topic_name, 
     assert server.connections[1]["cursor"] == [str(saved - 500)]
     got = {m.key() for m in read_topic(s, topic_name)} - {None}
     assert got == keys
+
+
+def test_compressed_frames_when_asked(tmp_path):
+    """bluesky.compress negotiates permessage-deflate (what Jetstream v2 offers); frames arrive the same."""
+    frames, posts = firehose(30)
+    server = FakeJetstream(frames).start()
+    try:
+        for compress in (True, False):
+            bs = load_settings(os.devnull, bluesky={"compress": compress, "fallback_urls": []}).bluesky
+            stop = threading.Event()
+            with JetstreamSource(bs, tmp_path / str(compress), urls=[server.url], stop=stop, recv_timeout_s=0.2) as src:
+                got, negotiated = [], []
+                for rec in src:
+                    if rec.key is not None:
+                        got.append(rec.key)
+                    negotiated.append(src.compressed)
+                    if len(got) == len(posts):
+                        stop.set()
+            assert set(got) == {str(platform_id("bluesky", uri)).encode() for uri in posts}
+            assert set(negotiated) == {compress}
+    finally:
+        server.stop()

@@ -223,7 +223,13 @@ class JetstreamSource(Source):
     def _connect(self, url: str):
         from websockets.sync.client import connect
 
-        return connect(url, open_timeout=10, close_timeout=2, max_size=2**22, compression=None)
+        return connect(
+            url,
+            open_timeout=10,
+            close_timeout=2,
+            max_size=2**22,
+            compression="deflate" if self.settings.compress else None,
+        )
 
     def __iter__(self) -> Iterator[SourceRecord]:
         from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -258,6 +264,13 @@ class JetstreamSource(Source):
                     return
             finally:
                 self._close_ws()
+
+    @property
+    def compressed(self) -> bool:
+        """Whether the current connection negotiated permessage-deflate."""
+        return self._ws is not None and any(
+            getattr(e, "name", "") == "permessage-deflate" for e in self._ws.protocol.extensions
+        )
 
     def _read(self, ws, deadline: float | None) -> Iterator[SourceRecord]:
         """The wanted records of one connection, until stopped or past the deadline."""
