@@ -75,6 +75,8 @@ class DemoReport:
     dashboard_url: str = ""
     login: dict[str, Any] = field(default_factory=dict)
     services: dict[str, int] = field(default_factory=dict)
+    #: The background services this run started (those already running are left as they are).
+    started: list[str] = field(default_factory=list)
     kept_running: bool = False
     state_dir: str = ""
     seconds: float = 0.0
@@ -153,11 +155,10 @@ def run_demo(
     report = DemoReport(state_dir=str(settings.state.root), kept_running=opts.keep_running)
     run = _Runner(settings, report, on_stage or (lambda _i, _n, _s: None))
     t0 = time.perf_counter()
-    started_infra = False
+    started_infra = not _infra_running(settings)  # then this run stops it again, even after a half start
     try:
         with run.stage("infra", *_infra_logs(settings)) as st:
-            started = up(settings)["started"]
-            started_infra = any(started.values())
+            up(settings)
             st.detail = (
                 f"Kafka {settings.kafka.bootstrap}, PostgreSQL "
                 f"{settings.postgres.host}:{settings.postgres.port} "
@@ -167,11 +168,18 @@ def run_demo(
         _go_live(run, settings, opts, progress, report)
     finally:
         if not opts.keep_running:
-            stop_services(settings)
+            stop_services(settings, report.started)
             if started_infra:
                 down(settings)
     report.seconds = round(time.perf_counter() - t0, 1)
     return report
+
+
+def _infra_running(settings: Settings) -> bool:
+    from streamsift.infra.manager import Infra
+
+    infra = Infra(settings)
+    return infra.kafka.status().running and infra.postgres.status().running
 
 
 def _infra_logs(settings: Settings) -> list[Path]:
@@ -197,7 +205,7 @@ def _build_model(run: _Runner, settings: Settings, opts: DemoOptions, progress: 
     with run.stage("produce") as st:
         if opts.source == "bluesky":
             advance = progress(f"Bluesky Jetstream → {topic} for {opts.duration_s:.0f} s", None)
-            with _jetstream(settings, opts, opts.duration_s) as src:
+            with _jetstream(settings, opts, opts.duration_s, resume=False) as src:  # from now on
                 p = produce(iter(src), settings.kafka, settings.producer, on_progress=advance)
             what = f"new Bluesky posts in {opts.duration_s:.0f} s"
         else:
@@ -260,6 +268,7 @@ def _model_summary(version: int, test: dict[str, Any]) -> dict[str, Any]:
 
 def _go_live(run: _Runner, settings: Settings, opts: DemoOptions, progress: Progress, report: DemoReport) -> None:
     """Model server, worker and web app up; more tweets through live classification; act; one predict call."""
+    from streamsift.infra.process import read_pid
     from streamsift.infra.services import services, start_service
     from streamsift.ingest.producer import produce
     from streamsift.live.act import run_act
@@ -267,11 +276,13 @@ def _go_live(run: _Runner, settings: Settings, opts: DemoOptions, progress: Prog
 
     table = services(settings)
     with run.stage("services", *(table[n].log_file(settings) for n in ("serve", "worker", "web"))) as st:
-        env = _web_login(settings, report)
+        env = _web_login(settings, report, already=read_pid(table["web"].pid_file(settings)) is not None)
         for name in ("serve", "worker", "web"):
             progress(f"starting {name}", None)
-            pid, _ = start_service(settings, table[name], env=env if name == "web" else None)
+            pid, started = start_service(settings, table[name], env=env if name == "web" else None)
             report.services[name] = pid
+            if started:
+                report.started.append(name)
             if name == "serve":
                 since = _now(settings)  # the worker starts next, on the backlog
         report.dashboard_url = f"http://{settings.web.host}:{settings.web.port}/dashboard"
@@ -286,7 +297,7 @@ def _go_live(run: _Runner, settings: Settings, opts: DemoOptions, progress: Prog
     with run.stage("live stream", table["worker"].log_file(settings)) as st:
         if opts.source == "bluesky":
             advance = progress(f"Bluesky Jetstream → {settings.kafka.topic_raw} for {opts.live_duration_s:.0f} s", None)
-            with _jetstream(settings, opts, opts.live_duration_s) as src:
+            with _jetstream(settings, opts, opts.live_duration_s, resume=True) as src:  # where it stopped
                 p = produce(iter(src), settings.kafka, settings.producer, on_progress=advance)
             what = "new Bluesky posts"
         else:
@@ -308,34 +319,42 @@ def _go_live(run: _Runner, settings: Settings, opts: DemoOptions, progress: Prog
         st.rows = a["decided"] + a["skipped"]
         st.detail = f"dry run: {a['dry_run']:,} retweets recorded, {a['skipped']:,} skipped (no link / retweet)"
         if opts.keep_running:
-            pid, _ = start_service(settings, table["act"])
+            pid, started = start_service(settings, table["act"])
             report.services["act"] = pid
+            if started:
+                report.started.append("act")
     with run.stage("serve", table["serve"].log_file(settings)) as st:
         st.rows, st.detail = _predict_once(settings)
 
 
-def _jetstream(settings: Settings, opts: DemoOptions, duration_s: float):
+def _jetstream(settings: Settings, opts: DemoOptions, duration_s: float, *, resume: bool):
     """The Jetstream source of a Bluesky demo: English posts unless bluesky.languages says otherwise."""
     from streamsift.sources.bluesky import JetstreamSource
 
     bs = settings.bluesky if settings.bluesky.languages else settings.bluesky.model_copy(update={"languages": ["en"]})
-    return JetstreamSource(bs, settings.state.root, urls=[opts.url] if opts.url else None, duration_s=duration_s)
+    urls = [opts.url] if opts.url else None
+    return JetstreamSource(bs, settings.state.root, urls=urls, duration_s=duration_s, resume=resume)
 
 
-def _web_login(settings: Settings, report: DemoReport) -> dict[str, str]:
+def _web_login(settings: Settings, report: DemoReport, *, already: bool) -> dict[str, str]:
     """The web app's login: the configured web.users, else a ``demo`` account made now, its password
-    in ``<state>/run/web-login.txt`` (mode 600); the environment the web app needs for it."""
+    in ``<state>/run/web-login.txt`` (mode 600); the environment the web app needs for it. A web app
+    that runs already keeps the accounts it was started with."""
     if settings.web.users:
         report.login = {"users": sorted(settings.web.users), "password": None, "note": "your web.users accounts"}
+        return {}
+    path = settings.state.root / "run" / "web-login.txt"
+    if already:
+        report.login = {"users": [DEMO_USER], "password": None, "file": str(path), "note": "already running"}
         return {}
     import json
 
     from streamsift.web.auth import hash_password
 
     password = secrets.token_urlsafe(12)
-    path = settings.state.root / "run" / "web-login.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that exists
     with os.fdopen(fd, "w") as fh:
         fh.write(f"user {DEMO_USER}\npassword {password}\n")
     report.login = {"users": [DEMO_USER], "password": password, "file": str(path)}

@@ -183,15 +183,18 @@ def test_bluesky_posts_are_reposted_once_within_the_rate_limit_with_one_session(
     with connect(db_settings.postgres, autocommit=True) as conn:
         posts = _bluesky_posts(conn, 9)
         _ai(conn, 9001)  # an X tweet beside them: no X credentials, so a dry run
+        _ai(conn, 9002, platform="mastodon", uri="https://sigmoid.social/users/a/statuses/1")  # recorded only
     pds = FakePds("streamsift.bsky.social", "abcd-efgh-ijkl-mnop", write_limit=4, write_window_s=2.0, access_uses=3)
-    pds.fail_writes = 1  # one 502: retried
+    pds.fail_writes = 1  # one 502 before anything was written: retried
+    pds.lose_answers = 1  # one 502 after the repost was made: found in the repo, not sent again
     pds.start()
     try:
         s = _bluesky_live(db_settings, pds)
         stats = run_act(s, until_idle=True)
         acts = _actions(s)
-        assert stats.mode == "live" and stats.done == 9 and stats.dry_run == 1
+        assert stats.mode == "live" and stats.done == 9 and stats.dry_run == 2 and stats.failed == 0
         assert acts[9001][1] == "dry_run" and "X user credentials" in acts[9001][2]
+        assert acts[9002][1] == "dry_run" and "Mastodon" in acts[9002][2]
         assert pds.reposted() == dict.fromkeys(posts.values(), 1)  # each post once, none twice
         assert stats.rate_limit_waits >= 2 and pds.too_many == 0  # waited on the ratelimit headers
         assert pds.sessions == 1 and pds.refreshes >= 2  # one login; expired access tokens refreshed

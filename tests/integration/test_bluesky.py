@@ -78,7 +78,8 @@ def test_jetstream_across_a_dropped_connection_loses_nothing_and_doubles_nothing
             ev = orjson.loads(m.value())
             assert ev["commit"]["operation"] == "create" and ev["commit"]["record"]["langs"] == ["en"]
     last_post = max(ev["time_us"] for ev in english.values())
-    assert int((tmp_path / "bluesky" / "cursor").read_text()) >= last_post
+    assert src.cursor.path.parent == tmp_path / "bluesky"
+    assert int(src.cursor.path.read_text()) >= last_post
 
     # The worker: one AI-or-not decision per post, broken frames in tweets.deadletter with the reason.
     stats = run_worker(s, until_idle=True, topic=topic_name)
@@ -128,7 +129,7 @@ def test_a_restarted_source_resumes_from_its_cursor(infra_settings, topic_name, 
         stop = threading.Event()
         with JetstreamSource(bs, tmp_path, urls=[server.url], stop=stop, recv_timeout_s=0.2) as src:
             produce(_tap(src, first_half, 0, stop), s.kafka, s.producer, topic=topic_name)
-        saved = int((tmp_path / "bluesky" / "cursor").read_text())
+        saved = int(src.cursor.path.read_text())
         assert saved >= ordered[59].time_us
         stop = threading.Event()
         with JetstreamSource(bs, tmp_path, urls=[server.url], stop=stop, recv_timeout_s=0.2) as src:
@@ -136,6 +137,7 @@ def test_a_restarted_source_resumes_from_its_cursor(infra_settings, topic_name, 
     finally:
         server.stop()
     assert server.connections[1]["cursor"] == [str(saved - 500)]
+    assert server.connections[0]["maxMessageSizeBytes"] == [str(2**22)]
     got = {m.key() for m in read_topic(s, topic_name)} - {None}
     assert got == keys
 

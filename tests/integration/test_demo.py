@@ -75,7 +75,12 @@ def test_demo_runs_the_whole_loop_and_keeps_it_running(demo_settings):
     # Everything is still up: infra status lists the services, the dashboard answers to the demo's login.
     services = status(s)["services"]
     assert {"kafka", "postgres", "serve", "worker", "web", "act"} <= set(services)
-    assert set(report.services) == {"serve", "worker", "web", "act"}
+    assert set(report.services) == {"serve", "worker", "web", "act"} and report.started == [
+        "serve",
+        "worker",
+        "web",
+        "act",
+    ]
     login = report.login
     assert login["users"] == ["demo"] and len(login["password"]) >= 12
     web = f"http://{s.web.host}:{s.web.port}"
@@ -101,10 +106,24 @@ def test_demo_runs_the_whole_loop_and_keeps_it_running(demo_settings):
 
 
 def test_a_service_that_cannot_start_is_named_with_its_log(tmp_path):
-    """The model server's port is taken: start_service reports the exit and the log file, leaves no pid file."""
+    """A web app that refuses its settings exits: start_service names the exit and the log, keeps no pid file."""
+    from streamsift.errors import InfraError
+    from streamsift.infra.services import services, start_service
+
+    s = make_settings(tmp_path / "state", web={"port": free_port(), "mode": "production"})  # no users: refused
+    web = services(s)["web"]
+    with pytest.raises(InfraError) as err:
+        start_service(s, web, timeout_s=60)
+    assert "web exited with code 1" in str(err.value)
+    assert str(web.log_file(s)) in str(err.value)
+    assert "production" in web.log_file(s).read_text()
+    assert not web.pid_file(s).exists()
+
+
+def test_a_taken_port_is_refused_before_anything_starts(tmp_path):
     import socket
 
-    from streamsift.errors import InfraError
+    from streamsift.errors import PortInUseError
     from streamsift.infra.services import services, start_service
 
     with socket.socket() as taken:
@@ -112,9 +131,6 @@ def test_a_service_that_cannot_start_is_named_with_its_log(tmp_path):
         taken.listen()
         s = make_settings(tmp_path / "state", serving={"port": taken.getsockname()[1]})
         serve = services(s)["serve"]
-        with pytest.raises(InfraError) as err:
+        with pytest.raises(PortInUseError, match=r"serving\.port"):
             start_service(s, serve, timeout_s=60)
-    assert "serve exited with code 1" in str(err.value)
-    assert str(serve.log_file(s)) in str(err.value)
-    assert "already in use" in serve.log_file(s).read_text()
-    assert not serve.pid_file(s).exists()
+    assert not serve.pid_file(s).exists() and not serve.log_file(s).exists()

@@ -33,7 +33,8 @@ class FakePds:
     write_window_s: float = 3600.0
     access_uses: int = 1000
     session_limit: int = 30
-    fail_writes: int = 0  # the next N writes answer 502
+    fail_writes: int = 0  # the next N writes answer 502 (nothing written)
+    lose_answers: int = 0  # the next N writes are done but answer 502
     reposts: list[dict] = field(default_factory=list)  # every record created, duplicates included
     sessions: int = 0
     refreshes: int = 0
@@ -100,17 +101,20 @@ class FakePds:
                 status_code=429,
                 headers=self._limits(),
             )
-        if self.fail_writes > 0:
-            self.fail_writes -= 1
-            return JSONResponse({"error": "UpstreamFailure"}, status_code=502)
         body = await request.json()
         record = body.get("record") or {}
         subject = record.get("subject") or {}
         if body.get("repo") != DID or body.get("collection") != "app.bsky.feed.repost" or not subject.get("cid"):
             return JSONResponse({"error": "InvalidRequest", "message": "bad repost"}, status_code=400)
+        if self.fail_writes > 0:
+            self.fail_writes -= 1
+            return JSONResponse({"error": "UpstreamFailure"}, status_code=502)
         self._window_used += 1
         rkey = secrets.token_hex(6)
         self.reposts.append({"uri": f"at://{DID}/app.bsky.feed.repost/{rkey}", "value": record})
+        if self.lose_answers > 0:  # the write happened, the answer is lost on the way back
+            self.lose_answers -= 1
+            return JSONResponse({"error": "UpstreamFailure"}, status_code=502)
         return JSONResponse({"uri": self.reposts[-1]["uri"], "cid": "bafyrepost" + rkey}, headers=self._limits())
 
     async def list_records(self, request: Request) -> Response:

@@ -189,3 +189,25 @@ def test_a_content_warning_is_part_of_the_text_and_empty_statuses_are_malformed(
         normalize_mastodon(status(content="<p></p>"))
     with pytest.raises(MalformedRecord, match="without its uri"):
         normalize_mastodon(status(uri=None))
+
+
+def test_hostile_field_values_never_reach_the_database_unclean():
+    """NUL characters and non-strings in side fields are cleaned or dropped, not passed to COPY."""
+    ev = post(
+        "ok",
+        langs=["en\x00", 7],
+        facets=[{"features": [{"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:\x00x"}, "junk", None]}],
+        tags=["AI\x00", 5],
+    )
+    ev["did"] = "did:plc:a\x00b"
+    t = normalize_jetstream(ev)
+    for value in (t.lang, t.user_screen_name, t.post_uri, *t.mentions, *t.hashtags):
+        assert "\x00" not in value
+    m = normalize_mastodon(status(mentions=[{"acct": 5}, {"acct": "bob\x00"}], tags=[{"name": 3}]))
+    assert m.mentions == ("bob\N{REPLACEMENT CHARACTER}",) or m.mentions == ("bob",)
+    assert m.hashtags == ()
+
+
+def test_unreadable_html_is_a_malformed_record():
+    with pytest.raises(MalformedRecord, match="unreadable HTML"):
+        normalize_mastodon(status(content="<p>x</p><![foo[ x ]]>"))

@@ -100,12 +100,15 @@ def demo_cmd(
     )
     console.print(f"whole loop in {report.seconds:,.0f} s · state in {report.state_dir}", highlight=False)
     login = report.login
-    who = (
-        f"log in as [bold]{login['users'][0]}[/bold] with password [bold]{login['password']}[/bold] "
-        f"(also in {login['file']})"
-        if login.get("password")
-        else f"log in with your web.users account ({', '.join(login.get('users', []))})"
-    )
+    if login.get("password"):
+        who = (
+            f"log in as [bold]{login['users'][0]}[/bold] with password [bold]{login['password']}[/bold] "
+            f"(also in {login['file']})"
+        )
+    elif login.get("note") == "already running":
+        who = f"the web app was already running: log in as before (see {login['file']})"
+    else:
+        who = f"log in with your web.users account ({', '.join(login.get('users', []))})"
     if report.kept_running:
         console.print(f"dashboard [bold]{report.dashboard_url}[/bold]: {who}", highlight=False)
         console.print("everything is still running; `streamsift infra down` stops it all", highlight=False)

@@ -17,12 +17,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
 from streamsift.config import Settings, settings_env
 from streamsift.errors import InfraError
-from streamsift.infra.process import ensure_dir, read_pid, tail, terminate
+from streamsift.infra.process import ensure_dir, read_pid, require_free_port, tail, terminate
 from streamsift.infra.status import ServiceStatus
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class Service:
     address: str = "-"
     #: Answers HTTP 200 once the process can do its job; None: being alive after a moment is enough.
     ready_url: str | None = None
+    #: The setting that names its port (for the message when the port is taken).
+    port_setting: str | None = None
 
     def pid_file(self, settings: Settings) -> Path:
         return settings.state.root / "run" / f"{self.name}.pid"
@@ -54,9 +57,9 @@ def services(settings: Settings) -> dict[str, Service]:
     serve = f"http://{settings.serving.host}:{settings.serving.port}"
     web = f"http://{settings.web.host}:{settings.web.port}"
     return {
-        "serve": Service("serve", ("serve",), serve, f"{serve}/v2/health/ready"),
+        "serve": Service("serve", ("serve",), serve, f"{serve}/v2/health/ready", "serving.port"),
         "worker": Service("worker", ("worker", "--worker-id", "background")),
-        "web": Service("web", ("web",), web, f"{web}/login"),
+        "web": Service("web", ("web",), web, f"{web}/login", "web.port"),
         "act": Service("act", ("act", "--dry-run")),
     }
 
@@ -81,7 +84,12 @@ def start_service(
         return pid, False
     ensure_dir(pid_file.parent)
     ensure_dir(log_file.parent)
-    child_env = {**os.environ, **settings_env(settings), **(env or {})}
+    if service.port_setting is not None:  # another program there would answer our readiness check
+        where = urlsplit(service.address)
+        require_free_port(
+            where.hostname or "127.0.0.1", where.port or 0, service=service.name, setting=service.port_setting
+        )
+    child_env = {**_without_settings(os.environ), **settings_env(settings), **(env or {})}
     argv = [sys.executable, "-m", "streamsift", *service.args]
     with log_file.open("ab") as out:
         out.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} streamsift {' '.join(service.args)}\n".encode())
@@ -98,6 +106,23 @@ def start_service(
         what = f"exited with code {code}" if code is not None else f"was not ready after {timeout_s:.0f} s"
         raise InfraError(f"{service.name} {what}", hint=f"see {log_file}")
     return proc.pid, True
+
+
+def _without_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment minus the ``STREAMSIFT_*`` variables of the settings tree (the child gets the
+    effective settings instead; a stale ``STREAMSIFT_KAFKA__PORT`` must not win over them)."""
+    from streamsift.config import ENV_PREFIX, Settings
+
+    names = tuple(ENV_PREFIX + f.upper() for f in Settings.model_fields)
+    return {k: v for k, v in environ.items() if not (k in names or k.startswith(tuple(n + "__" for n in names)))}
+
+
+def _ours(pid: int) -> bool:
+    """Whether ``pid`` still runs streamsift (a pid file can outlive its process and the pid be reused)."""
+    try:
+        return b"streamsift" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc: trust the pid file
 
 
 def _wait_ready(service: Service, proc: subprocess.Popen, timeout_s: float) -> bool:
@@ -126,6 +151,9 @@ def stop_service(settings: Settings, service: Service, *, timeout_s: float = 30.
     pid = read_pid(pid_file)
     pid_file.unlink(missing_ok=True)
     if pid is None:
+        return False
+    if not _ours(pid):
+        log.warning("%s: pid %d from %s is another program now; not stopping it", service.name, pid, pid_file)
         return False
     terminate(pid, timeout_s=timeout_s, name=service.name)
     log.info("stopped %s (pid %d)", service.name, pid)

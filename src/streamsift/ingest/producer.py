@@ -126,6 +126,8 @@ def produce(
                 try:
                     cb = on_delivery if rec.ack is None else _acking(on_delivery, rec.ack)
                     p.produce(topic, value=rec.payload, key=rec.key, on_delivery=cb)
+                    if rec.ack is not None:
+                        p.poll(0)  # serve delivery reports now: a live source's resume point moves with them
                     break
                 except BufferError:  # local queue full: let librdkafka drain it
                     p.poll(0.05)

@@ -196,7 +196,6 @@ class BlueskyReposter:
         r = self._client.post(
             "/xrpc/com.atproto.server.createSession", json={"identifier": self._handle, "password": self._password}
         )
-        self._note_limits(r.headers)
         if r.status_code in (400, 401):
             raise ActError(
                 f"Bluesky refused the login of {self._handle}: {_problem(r)}",
@@ -214,7 +213,6 @@ class BlueskyReposter:
             self._session()
         for attempt in range(2):
             r = self._client.request(method, path, headers={"Authorization": f"Bearer {self._access}"}, **kw)
-            self._note_limits(r.headers)
             expired = r.status_code in (400, 401) and "ExpiredToken" in r.text
             if not expired or attempt:
                 return r
@@ -227,6 +225,13 @@ class BlueskyReposter:
         uri, cid = ref or (None, None)
         if not uri or not cid:
             return Outcome("rejected", f"post {target} has no at-URI and CID to repost")
+        try:
+            if self._access is None:
+                self._session()  # the record names our DID: log in first
+        except httpx.TransportError as exc:
+            return Outcome("retry", f"network: {type(exc).__name__}")
+        except (httpx.HTTPStatusError, ValueError, KeyError) as exc:
+            return Outcome("retry", f"login: {str(exc)[:120] or type(exc).__name__}")
         record = {
             "$type": "app.bsky.feed.repost",
             "subject": {"uri": uri, "cid": cid},
@@ -240,8 +245,14 @@ class BlueskyReposter:
             )
         except httpx.TransportError as exc:
             return Outcome("retry", f"network: {type(exc).__name__}")
-        if r.status_code == 200 and r.json().get("uri"):
-            return Outcome("done")
+        except (httpx.HTTPStatusError, ValueError, KeyError) as exc:  # the session refresh failed
+            return Outcome("retry", f"session: {str(exc)[:120] or type(exc).__name__}")
+        self._note_limits(r.headers)
+        try:
+            if r.status_code == 200 and r.json().get("uri"):
+                return Outcome("done")
+        except ValueError:
+            return Outcome("retry", "200 without a JSON body")
         if r.status_code == 429:
             self.remaining = 0
             if self.reset_at is None or self.reset_at < time.time():
@@ -337,7 +348,7 @@ def _ref(conn: psycopg.Connection, target: int) -> tuple[str | None, str | None]
     return (row[0], row[1]) if row else (None, None)
 
 
-PLATFORMS = ("x", "bluesky")
+PLATFORMS = ("x", "bluesky", "mastodon")
 
 
 def _clients(settings: Settings, dry_run: bool) -> tuple[dict[str, Any], dict[str, str]]:
@@ -359,6 +370,7 @@ def _clients(settings: Settings, dry_run: bool) -> tuple[dict[str, Any], dict[st
         )
     else:
         why["bluesky"] = "no Bluesky credentials (bluesky.handle and STREAMSIFT_BLUESKY_APP_PASSWORD)"
+    why["mastodon"] = "boosting on Mastodon is not built: recorded only"
     return clients, why
 
 
@@ -402,7 +414,7 @@ def _reconcile(conn: psycopg.Connection, platform: str, client, timeout_s: float
     rows = conn.execute(
         "SELECT tweet_id, target_id FROM retweet_actions WHERE status = 'in_flight' AND platform = %s "
         "AND last_attempt_at < now() - make_interval(secs => %s)",
-        (platform, timeout_s * 2),
+        (platform, timeout_s * 6),  # longer than one action can take (login, refresh, call)
     ).fetchall()
     for tweet_id, target in rows:
         if client.has_retweeted(target, _ref(conn, target)):
@@ -412,6 +424,18 @@ def _reconcile(conn: psycopg.Connection, platform: str, client, timeout_s: float
     if rows:
         log.info("reconciled %d %s actions left in flight by an earlier run", len(rows), platform)
     return len(rows)
+
+
+def _landed(client, target: int, conn) -> bool:
+    """Whether a repost whose call ended unclearly (timeout, 5xx) exists after all; False if we cannot tell
+    (the row is retried, and a retry of an unclear outcome asks again)."""
+    import httpx
+
+    try:
+        return client.has_retweeted(target, _ref(conn, target))
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        log.warning("could not check whether repost of %s landed: %s", target, str(exc)[:120])
+        return False
 
 
 def _work(conn, clients: dict[str, Any], why: dict[str, str], acfg, stats: ActStats, stop, on_action) -> int:
@@ -458,6 +482,11 @@ def _work(conn, clients: dict[str, Any], why: dict[str, str], acfg, stats: ActSt
                 _set(conn, tweet_id, "failed", out.detail)
                 stats.failed += 1
                 status = "failed"
+            elif platform == "bluesky" and _landed(client, target, conn):
+                # the PDS accepts a second repost of a post: after an unclear outcome, look before retrying
+                _set(conn, tweet_id, "done", f"the repost landed despite: {out.detail}")
+                stats.done += 1
+                status = "done"
             else:
                 _set(conn, tweet_id, "pending", out.detail)
                 time.sleep(min(2**attempts * 0.5, 30))

@@ -41,7 +41,7 @@ def jetstream_post_uri(event: dict[str, Any]) -> str | None:
     did, rkey = event.get("did"), commit.get("rkey")
     if not (isinstance(did, str) and did and isinstance(rkey, str) and rkey):
         return None
-    return f"at://{did}/{POST}/{rkey}"
+    return clean_text(f"at://{did}/{POST}/{rkey}")
 
 
 def is_post_create(event: dict[str, Any]) -> bool:
@@ -72,10 +72,10 @@ def _links(record: dict[str, Any]) -> tuple[list[Url], list[str], list[str]]:
             if kind == "app.bsky.richtext.facet#link" and isinstance(feat.get("uri"), str):
                 links.append(feat["uri"])
             elif kind == "app.bsky.richtext.facet#tag" and isinstance(feat.get("tag"), str):
-                tags.append(clean_text(feat["tag"]))
+                tags.append(clean_text(feat["tag"]))  # clean_text: no NUL or lone surrogate reaches COPY
             elif kind == "app.bsky.richtext.facet#mention" and isinstance(feat.get("did"), str):
-                mentions.append(feat["did"])
-    tags += [clean_text(t) for t in _list(record.get("tags")) if isinstance(t, str)]
+                mentions.append(clean_text(feat["did"]))
+    tags += [clean_text(t) for t in _list(record.get("tags")) if isinstance(t, str) and t.strip()]
     embed = _dict(record.get("embed"))
     for ext in (_dict(embed.get("external")), _dict(_dict(embed.get("media")).get("external"))):
         if isinstance(ext.get("uri"), str):
@@ -119,10 +119,10 @@ def normalize_jetstream(event: dict[str, Any]) -> Tweet:
     created = parse_created_at(record.get("createdAt"))
     if created is None and isinstance(event.get("time_us"), int):
         created = datetime.fromtimestamp(event["time_us"] / 1e6, tz=UTC)
-    langs = [x for x in _list(record.get("langs")) if isinstance(x, str) and x]
+    langs = [clean_text(x) for x in _list(record.get("langs")) if isinstance(x, str) and x.strip()]
     reply = _dict(record.get("reply"))
     quoted = _quoted(embed)
-    did = event["did"]
+    did = clean_text(event["did"])
     return Tweet(
         tweet_id=platform_id(PLATFORM, uri),
         text=text,

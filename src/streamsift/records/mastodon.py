@@ -65,18 +65,21 @@ class _Content(HTMLParser):
 
 
 def html_to_text(html: str) -> tuple[str, list[str]]:
-    """Plain text and links of Mastodon HTML."""
+    """Plain text and links of Mastodon HTML (:class:`MalformedRecord` if the parser gives up)."""
     parser = _Content()
-    parser.feed(html)
-    parser.close()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception as exc:  # html.parser raises AssertionError on some markup
+        raise MalformedRecord(f"unreadable HTML content: {type(exc).__name__}: {exc}"[:200]) from exc
     text = "".join(parser.parts)
     return "\n".join(line.strip() for line in text.split("\n")).strip(), parser.links
 
 
 def normalize_mastodon(status: dict[str, Any]) -> Tweet:
     """A Mastodon Status entity → :class:`Tweet`."""
-    uri = status.get("uri")
-    if not isinstance(uri, str) or not uri:
+    uri = _opt_str(status.get("uri"))
+    if not uri:
         raise MalformedRecord("a Mastodon status without its uri")
     boosted = _dict(status.get("reblog"))
     shown = boosted or status  # a boost shows the boosted status
@@ -96,7 +99,7 @@ def normalize_mastodon(status: dict[str, Any]) -> Tweet:
     if len(text) > MAX_TEXT_CHARS:
         raise MalformedRecord(f"text longer than {MAX_TEXT_CHARS} characters ({len(text)})")
     account = _dict(status.get("account"))
-    boosted_uri = boosted.get("uri") if isinstance(boosted.get("uri"), str) else None
+    boosted_uri = _opt_str(boosted.get("uri"))
     urls = [Url(u, u, domain_of(u)) for u in (clean_text(x).strip() for x in links) if u]
     return Tweet(
         tweet_id=platform_id(PLATFORM, uri),
@@ -115,8 +118,8 @@ def normalize_mastodon(status: dict[str, Any]) -> Tweet:
         quoted_id=None,
         in_reply_to_id=None,  # a local id of the instance, not the parent's uri
         quoted_text=None,
-        hashtags=_dedup([clean_text(t.get("name")) for t in map(_dict, _list(shown.get("tags"))) if t.get("name")]),
-        mentions=_dedup([m.get("acct") for m in map(_dict, _list(shown.get("mentions"))) if m.get("acct")]),
+        hashtags=_dedup([n for n in (_opt_str(t.get("name")) for t in map(_dict, _list(shown.get("tags")))) if n]),
+        mentions=_dedup([a for a in (_opt_str(m.get("acct")) for m in map(_dict, _list(shown.get("mentions")))) if a]),
         urls=_dedup(urls),
         source_format="mastodon",
         platform=PLATFORM,

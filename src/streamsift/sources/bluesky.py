@@ -21,6 +21,7 @@ A failed connection or a dropped one is retried with exponential backoff (1 s do
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import random
@@ -34,7 +35,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from streamsift.config import BlueskySettings
+from streamsift.config import JETSTREAM_HOSTS, BlueskySettings
 from streamsift.records import platform_id
 from streamsift.records.bluesky import POST, jetstream_post_uri
 from streamsift.sources.base import Source, SourceError, SourceRecord
@@ -117,10 +118,25 @@ class CursorKeeper:
         self._written = pos
 
 
+#: Frames larger than this are skipped by the server (``maxMessageSizeBytes``): our client would have
+#: to close the connection on them, and would meet the same frame again after every reconnect.
+MAX_FRAME_BYTES = 2**22
+
+
+def cursor_file(state_dir: Path, urls: list[str]) -> Path:
+    """Where the resume point of these endpoints is kept: one file for the public instances (their
+    cursors are the same clock), one per other endpoint list (a local Jetstream has its own)."""
+    hosts = {urlsplit(u).netloc for u in urls}
+    if hosts <= set(JETSTREAM_HOSTS):
+        return state_dir / "bluesky" / "cursor"
+    digest = hashlib.sha1(" ".join(sorted(urls)).encode()).hexdigest()[:10]
+    return state_dir / "bluesky" / f"cursor-{digest}"
+
+
 def subscribe_url(base: str, cursor: int | None) -> str:
-    """``base`` (…/subscribe) with the post collection and the cursor in its query."""
+    """``base`` (…/subscribe) with the post collection, the frame size limit and the cursor in its query."""
     parts = urlsplit(base)
-    params = [("wantedCollections", POST)]
+    params = [("wantedCollections", POST), ("maxMessageSizeBytes", str(MAX_FRAME_BYTES))]
     if cursor is not None:
         params.append(("cursor", str(cursor)))
     query = "&".join(q for q in (parts.query, urlencode(params)) if q)
@@ -141,10 +157,13 @@ class JetstreamSource(Source):
         duration_s: float | None = None,
         stop: threading.Event | None = None,
         recv_timeout_s: float = 30.0,
+        resume: bool = True,
     ) -> None:
+        """``resume=False`` starts at the live tail even when a cursor file exists (it is still kept)."""
         self.settings = settings
         self.urls = urls or [settings.jetstream_url, *settings.fallback_urls]
-        self.cursor = CursorKeeper(state_dir / "bluesky" / "cursor")
+        self.cursor = CursorKeeper(cursor_file(state_dir, self.urls))
+        self.resume = resume
         self.duration_s = duration_s
         self.stop = stop or threading.Event()
         self.recv_timeout_s = recv_timeout_s
@@ -214,7 +233,7 @@ class JetstreamSource(Source):
     # -- the connection ------------------------------------------------------------------------
     def _resume_from(self) -> int | None:
         pos = self.cursor.position()
-        if pos is None:
+        if pos is None and self.resume:
             pos = self.cursor.load()
         if pos is None:
             return None  # live tail
@@ -227,7 +246,7 @@ class JetstreamSource(Source):
             url,
             open_timeout=10,
             close_timeout=2,
-            max_size=2**22,
+            max_size=MAX_FRAME_BYTES + 65_536,
             compression="deflate" if self.settings.compress else None,
         )
 
@@ -279,7 +298,7 @@ class JetstreamSource(Source):
                 return
             timeout = self.recv_timeout_s if deadline is None else min(self.recv_timeout_s, deadline - time.monotonic())
             try:
-                frame = ws.recv(timeout=max(timeout, 0.01))
+                frame = ws.recv(timeout=max(timeout, 0.01), decode=False)  # bytes: bad UTF-8 is a dead letter
             except TimeoutError:
                 self.cursor.save()
                 continue

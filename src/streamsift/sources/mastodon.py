@@ -28,7 +28,7 @@ import httpx
 import orjson
 
 from streamsift.config import MastodonSettings
-from streamsift.records import platform_id
+from streamsift.records import MalformedRecord, platform_id
 from streamsift.records.mastodon import html_to_text
 from streamsift.sources.base import Source, SourceError, SourceRecord
 
@@ -46,6 +46,11 @@ class MastodonStats:
     backfilled: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     reconnects: int = 0
+
+
+def _status_order(status: object) -> int:
+    sid = status.get("id") if isinstance(status, dict) else None
+    return int(sid) if isinstance(sid, str) and sid.isdigit() else 0
 
 
 class MastodonSource(Source):
@@ -109,8 +114,8 @@ class MastodonSource(Source):
             self.last_id = sid
         try:
             wanted = self._wanted(status)
-        except (AttributeError, TypeError):
-            wanted = True  # an odd shape: the normaliser judges it
+        except (AttributeError, TypeError, MalformedRecord):
+            wanted = True  # an odd shape: the normaliser judges it (and dead-letters it)
         if not wanted:
             self.stats.filtered += 1
             return None
@@ -124,8 +129,10 @@ class MastodonSource(Source):
             r = self._client.get(f"{self.base}/api/v2/instance")
             if r.status_code == 200:
                 streaming = ((r.json().get("configuration") or {}).get("urls") or {}).get("streaming")
-                if isinstance(streaming, str) and streaming.startswith(("wss://", "ws://")):
-                    return "http" + streaming.removeprefix("ws").rstrip("/")
+                if isinstance(streaming, str) and streaming.startswith("wss://"):
+                    return "https://" + streaming.removeprefix("wss://").rstrip("/")
+                if isinstance(streaming, str) and streaming.startswith("ws://") and self.base.startswith("http://"):
+                    return "http://" + streaming.removeprefix("ws://").rstrip("/")  # never downgrade https
         except (httpx.HTTPError, ValueError):
             pass
         return self.base
@@ -142,13 +149,20 @@ class MastodonSource(Source):
                 f"{self.base}/api/v1/timelines/public", params={"min_id": self.last_id, "limit": 40, **local}
             )
             self._check(r)
-            page = r.json()
+            try:
+                page = r.json()
+            except ValueError as exc:
+                raise httpx.DecodingError(f"the timeline answered with something that is not JSON: {exc}") from exc
             if not isinstance(page, list) or not page:
                 return
-            for status in sorted(page, key=lambda s: int(s.get("id", 0))):
+            before = self.last_id
+            for status in sorted(page, key=_status_order):
                 rec = self._record(orjson.dumps(status), backfill=True)
                 if rec is not None:
                     yield rec
+            if self.last_id == before:  # nothing newer could be read: do not ask for the same page again
+                return
+        log.warning("the gap after the reconnect is longer than %d statuses: the rest is skipped", 40 * BACKFILL_PAGES)
 
     def _check(self, r: httpx.Response) -> None:
         if r.status_code in (401, 403):
@@ -167,10 +181,11 @@ class MastodonSource(Source):
         backoff = 1.0
         while not self.stop.is_set() and (deadline is None or time.monotonic() < deadline):
             try:
-                yield from self._backfill()
                 with connect_sse(self._client, "GET", stream + path) as source:
                     self._check(source.response)
                     log.info("streaming %s%s", stream, path)
+                    # connected first, then the gap: what arrives meanwhile waits in the stream
+                    yield from self._backfill()
                     for sse in source.iter_sse():
                         backoff = 1.0
                         self.stats.events += 1
