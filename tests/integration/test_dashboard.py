@@ -110,10 +110,17 @@ def test_filters_narrow_the_feed_and_pages_do_not_overlap(browser, server, class
     )
     page.check("input[name=links_only]")
     page.fill("input[name=p_min]", "0.99")
-    page.click("#feed-filter button[type=submit]")
-    page.wait_for_function("() => document.getElementById('dashboard').dataset.feedCount !== undefined")
-    for cell in page.locator("#feed-rows tr td:nth-child(4)").all():
-        assert float(cell.inner_text()) >= 0.99
+    with page.expect_response(lambda r: "/api/dashboard/feed?" in r.url and "p_min=0.99" in r.url) as answer:
+        page.click("#feed-filter button[type=submit]")
+    want = len(answer.value.json()["items"])
+    # Wait for the rows of that answer (the page redraws on its own every 5 s; read the DOM in one go).
+    page.wait_for_function(
+        "([n]) => document.querySelectorAll('#feed-rows tr').length === n"
+        " && [...document.querySelectorAll('#feed-rows tr td:nth-child(4)')].every((c) => +c.textContent >= 0.99)",
+        arg=[want],
+    )
+    probs = page.eval_on_selector_all("#feed-rows tr td:nth-child(4)", "els => els.map((e) => e.textContent)")
+    assert len(probs) == want and all(float(p) >= 0.99 for p in probs)
 
     # the API behind it: keyset pages cover the filtered feed once, and the CSV export says the same
     req = page.request

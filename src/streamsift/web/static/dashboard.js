@@ -55,7 +55,7 @@ function setupDashboard(root) {
     hashtags: makeChart("chart-hashtags", "bar", { indexAxis: "y", plugins: { legend: { display: false } } }),
   };
   window.streamsiftCharts = charts; // for people (and tests) who want to read what is drawn
-  const feed = { cursor: null, stack: [], filter: new URLSearchParams() };
+  const feed = { cursor: null, stack: [], filter: new URLSearchParams(), seq: 0 };
 
   function filterParams() {
     const form = $("feed-filter");
@@ -95,7 +95,9 @@ function setupDashboard(root) {
     const p = new URLSearchParams(feed.filter);
     if (feed.cursor) p.set("cursor", feed.cursor);
     p.set("limit", "25");
+    const seq = ++feed.seq;
     const page = await api("GET", "/api/dashboard/feed?" + p.toString());
+    if (seq !== feed.seq) return; // a newer request (another filter, another page) has been sent since
     fillRows($("feed-rows"), page.items.map(feedRow));
     $("feed-empty").hidden = page.items.length > 0;
     $("feed-older").disabled = !page.next;
