@@ -1,4 +1,4 @@
-"""Ingest benchmark: synthetic tweets → producer → Kafka → Spark → PostgreSQL, against the original design.
+"""Ingest benchmark: tweets → producer → Kafka → Spark → PostgreSQL, against the original design.
 
 Runs on a private infrastructure (its own state folder and free ports) and prints JSON:
 
@@ -9,14 +9,21 @@ Runs on a private infrastructure (its own state folder and free ports) and print
 * ``baseline``: the original design - a per-record synchronous send (measured on a
   subset, it is slow), and a Spark job that parses with ``from_json`` and appends each
   micro-batch over JDBC with no dedup (duplicates and malformed rows land too).
+* ``real_size``: both consumers again on real-size v1.1 payloads (``payloads.py``: the real sample
+  looped with fresh ids when ``../shared/data`` is here, else padded synthetic ones), in msg/s and MB/s.
 
-    python bench/ingest_throughput.py [--count 200000] [--baseline-send 20000]
+Each consumer phase also reports the CPU seconds each process group used (``cpu.py``): the system-level
+profile of where a message's time goes.
+
+    python bench/ingest_throughput.py [--count 200000] [--real-count 50000] [--baseline-send 20000]
+                                      [--phases e2e,paced,consumer,real,send]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import threading
 import time
@@ -25,12 +32,15 @@ from pathlib import Path
 from confluent_kafka import Producer
 from psycopg import sql
 
+from cpu import CpuSplit
+from payloads import real_size_payloads
 from streamsift.config import load_settings
 from streamsift.infra import KafkaBroker, down, up
 from streamsift.infra.process import free_port
 from streamsift.infra.spark import get_spark
 from streamsift.ingest.producer import produce
 from streamsift.ingest.spark_job import run_ingest
+from streamsift.sources.base import SourceRecord
 from streamsift.sources.synthetic import generate
 from streamsift.store.connection import connect, jdbc_url
 
@@ -127,14 +137,15 @@ def bench_baseline_send(settings, items, n: int) -> dict:
     return {"records": n, "records_per_s": round(n / dt, 1)}
 
 
-def bench_baseline_consumer(settings, spark, items) -> dict:
+def bench_baseline_consumer(settings, spark, records: list[SourceRecord], suffix: str = "") -> dict:
     """The original consumer: from_json + per-batch JDBC append, no dedup, into an unkeyed table."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    topic, table = "bench.baseline.consume", "baseline_raw_tweets"
+    topic, table = f"bench.baseline.consume{suffix}", f"baseline_raw_tweets{suffix.replace('.', '_')}"
     KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
-    produce((i.record for i in items), settings.kafka, settings.producer, topic=topic)
+    produce(records, settings.kafka, settings.producer, topic=topic)
+    mb = sum(len(r.payload) for r in records) / 1e6
     schema = StructType(
         [StructField(n, StringType()) for n in ("id_str", "created_at", "text", "lang")]
         + [StructField("user", StructType([StructField("screen_name", StringType())]))]
@@ -163,30 +174,35 @@ def bench_baseline_consumer(settings, spark, items) -> dict:
         )
 
     t0 = time.perf_counter()
-    q = (
-        stream.writeStream.foreachBatch(append)
-        .option("checkpointLocation", str(settings.state.root / "checkpoints" / "baseline"))
-        .trigger(availableNow=True)
-        .start()
-    )
-    q.awaitTermination()
+    with CpuSplit() as cpu:
+        q = (
+            stream.writeStream.foreachBatch(append)
+            .option("checkpointLocation", str(settings.state.root / "checkpoints" / f"baseline{suffix}"))
+            .trigger(availableNow=True)
+            .start()
+        )
+        q.awaitTermination()
     dt = time.perf_counter() - t0
     rows = count_rows(settings, table)
     return {
         "rows_in_postgres": rows,
         "seconds": round(dt, 2),
         "rows_per_s": round(rows / dt, 1),
+        "mb_per_s": round(mb / dt, 1),
+        "cpu_seconds": cpu.seconds,
         "note": "no dedup: duplicates and malformed records are written as rows too",
     }
 
 
-def bench_streamsift_consumer(settings, spark, items, expected: int) -> dict:
+def bench_streamsift_consumer(settings, spark, records: list[SourceRecord], expected: int, suffix: str = "") -> dict:
     """The streamsift consumer alone on a pre-filled topic (same conditions as the baseline consumer)."""
-    topic, table = "bench.streamsift.consume", "raw_tweet_dataset_901"
+    topic, table = f"bench.streamsift.consume{suffix}", f"raw_tweet_dataset_901{suffix.strip('.')}"
     KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
-    produce((i.record for i in items), settings.kafka, settings.producer, topic=topic)
+    produce(records, settings.kafka, settings.producer, topic=topic)
+    mb = sum(len(r.payload) for r in records) / 1e6
     t0 = time.perf_counter()
-    stats = run_ingest(settings, spark=spark, topic=topic, table=table, until_idle=True)
+    with CpuSplit() as cpu:
+        stats = run_ingest(settings, spark=spark, topic=topic, table=table, until_idle=True)
     dt = time.perf_counter() - t0
     rows = count_rows(settings, table)
     assert rows == expected, (rows, expected)
@@ -195,51 +211,90 @@ def bench_streamsift_consumer(settings, spark, items, expected: int) -> dict:
         "messages": stats.totals.messages,
         "seconds": round(dt, 2),
         "messages_per_s": round(stats.totals.messages / dt, 1),
+        "mb_per_s": round(mb / dt, 1),
+        "cpu_seconds": cpu.seconds,
     }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=200_000)
+    ap.add_argument("--real-count", type=int, default=50_000, help="real-size payloads of the real_size phase")
     ap.add_argument("--baseline-send", type=int, default=20_000)
     ap.add_argument("--max-offsets", type=int, default=50_000)
     ap.add_argument("--paced-rate", type=float, default=4000, help="records/s of the steady-state latency run")
     ap.add_argument("--paced-count", type=int, default=60_000)
+    ap.add_argument("--phases", default="e2e,paced,consumer,real,send", help="which phases to run")
+    ap.add_argument(
+        "--warm-up",
+        type=int,
+        default=30_000,
+        help="records both consumers read first, unmeasured: a fresh Spark JVM spends its first tens of "
+        "seconds compiling (JIT), and whichever consumer ran first would pay for both",
+    )
     args = ap.parse_args()
+    phases = set(args.phases.split(","))
 
     items = list(generate(args.count, seed=2024))
+    records = [i.record for i in items]
     expected = len({i.tweet_id for i in items if i.kind != "malformed"})
-    paced = list(generate(args.paced_count, seed=2025))
-    paced_expected = len({i.tweet_id for i in paced if i.kind != "malformed"})
+    result: dict = {
+        "count": args.count,
+        "distinct_valid_tweets": expected,
+        "avg_payload_bytes": round(sum(len(r.payload) for r in records) / len(records)),
+        "machine": {"cores": os.cpu_count()},
+    }
     with tempfile.TemporaryDirectory(prefix="streamsift-bench-") as tmp:
         settings = make_settings(Path(tmp), args.max_offsets)
         up(settings)
         try:
             spark = get_spark(settings, app_name="streamsift-bench")
-            result = {
-                "count": args.count,
-                "distinct_valid_tweets": expected,
-                "avg_payload_bytes": round(sum(len(i.record.payload) for i in items) / len(items)),
-                "machine": {"cores": __import__("os").cpu_count()},
-                "streamsift_end_to_end": bench_streamsift(settings, spark, items, expected),
-                "streamsift_paced_latency": bench_streamsift(
+            if args.warm_up:
+                warm = list(generate(args.warm_up, seed=2023))
+                warm_expected = len({i.tweet_id for i in warm if i.kind != "malformed"})
+                records_w = [i.record for i in warm]
+                result["cold_start"] = {
+                    "note": "the first records through a fresh Spark JVM (not a measure of steady state)",
+                    "streamsift_consumer_only": bench_streamsift_consumer(
+                        settings, spark, records_w, warm_expected, suffix=".warm"
+                    ),
+                    "baseline_consumer_jdbc_append": bench_baseline_consumer(
+                        settings, spark, records_w, suffix=".warm"
+                    ),
+                }
+            if "e2e" in phases:
+                result["streamsift_end_to_end"] = bench_streamsift(settings, spark, items, expected)
+            if "paced" in phases:
+                paced = list(generate(args.paced_count, seed=2025))
+                paced_expected = len({i.tweet_id for i in paced if i.kind != "malformed"})
+                result["streamsift_paced_latency"] = bench_streamsift(
                     settings, spark, paced, paced_expected, rate=args.paced_rate, suffix="1"
-                ),
-                "streamsift_consumer_only": bench_streamsift_consumer(settings, spark, items, expected),
-                "baseline_consumer_jdbc_append": bench_baseline_consumer(settings, spark, items),
-                "baseline_sync_send": bench_baseline_send(settings, items, args.baseline_send),
-            }
-            e2e = result["streamsift_end_to_end"]
-            result["ratios"] = {
-                "producer_vs_sync_send": round(
-                    e2e["producer_records_per_s"] / result["baseline_sync_send"]["records_per_s"], 1
-                ),
-                "consumer_vs_jdbc_append": round(
-                    result["streamsift_consumer_only"]["messages_per_s"]
-                    / result["baseline_consumer_jdbc_append"]["rows_per_s"],
-                    2,
-                ),
-            }
+                )
+            if "consumer" in phases:
+                ours = bench_streamsift_consumer(settings, spark, records, expected)
+                base = bench_baseline_consumer(settings, spark, records)
+                result["streamsift_consumer_only"], result["baseline_consumer_jdbc_append"] = ours, base
+                result["consumer_vs_jdbc_append"] = round(ours["messages_per_s"] / base["rows_per_s"], 2)
+            if "real" in phases:
+                payloads, origin = real_size_payloads(args.real_count)
+                real = [SourceRecord.from_payload(p) for p in payloads]
+                ours = bench_streamsift_consumer(settings, spark, real, len(real), suffix=".real")
+                base = bench_baseline_consumer(settings, spark, real, suffix=".real")
+                result["real_size"] = {
+                    "payloads": origin,
+                    "avg_payload_bytes": round(sum(map(len, payloads)) / len(payloads)),
+                    "streamsift_consumer_only": ours,
+                    "baseline_consumer_jdbc_append": base,
+                    "consumer_vs_jdbc_append": round(ours["messages_per_s"] / base["rows_per_s"], 2),
+                }
+            if "send" in phases:
+                result["baseline_sync_send"] = bench_baseline_send(settings, items, args.baseline_send)
+                if "streamsift_end_to_end" in result:
+                    result["producer_vs_sync_send"] = round(
+                        result["streamsift_end_to_end"]["producer_records_per_s"]
+                        / result["baseline_sync_send"]["records_per_s"],
+                        1,
+                    )
             spark.stop()
         finally:
             down(settings, wipe=True)

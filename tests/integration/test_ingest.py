@@ -13,10 +13,12 @@ from psycopg import sql
 
 from streamsift.infra import KafkaBroker
 from streamsift.ingest.producer import produce
+from streamsift.ingest.sink import KafkaMessage, RawTweetSink
 from streamsift.ingest.spark_job import run_ingest
 from streamsift.records import parse_payload
 from streamsift.sources.synthetic import generate
-from streamsift.store.connection import connect
+from streamsift.store.connection import connect, connect_kwargs
+from streamsift.store.schema import ensure_ingest_schema
 from streamsift.store.tables import raw_table
 from tests.conftest import FIXTURES
 from tests.integration.helpers import settings_env
@@ -66,11 +68,13 @@ def test_synthetic_stream_lands_exactly_once(infra_settings, spark, topic_name, 
             (topic_name,),
         ).fetchone()[0]
         raw_ok = conn.execute(
-            sql.SQL("SELECT count(*) FROM {} WHERE raw ? 'id_str' OR raw ? 'data'").format(sql.Identifier(table))
+            sql.SQL("SELECT count(*) FROM {} WHERE raw::jsonb ? 'id_str' OR raw::jsonb ? 'data'").format(
+                sql.Identifier(table)
+            )
         ).fetchone()[0]
     assert ids == valid
     assert all(reasons) and offsets == malformed
-    assert raw_ok == len(valid)  # the raw JSON is kept as jsonb
+    assert raw_ok == len(valid)  # the raw JSON is kept (as json: every row casts to jsonb)
 
     # A second run over the same topic with a fresh checkpoint replays everything: nothing doubles.
     import shutil
@@ -78,6 +82,30 @@ def test_synthetic_stream_lands_exactly_once(infra_settings, spark, topic_name, 
     shutil.rmtree(infra_settings.state.root / "checkpoints" / "ingest" / table)
     run_ingest(infra_settings, until_idle=True, spark=spark, topic=topic_name, table=table)
     assert _counts(infra_settings, table, topic_name) == (len(valid), malformed, n_urls)
+
+
+def test_a_raw_table_made_before_keeps_its_jsonb_column(infra_settings, table_version):
+    """Raw tables made before 0.15 hold ``raw`` as jsonb: the sink sends that type, not json."""
+    table = raw_table("raw_tweet_dataset", table_version)
+    items = list(generate(300, seed=5, malformed_share=0.05))
+    valid, malformed, _ = _expected(items)
+    with connect(infra_settings.postgres) as conn:
+        ensure_ingest_schema(conn, table)
+        conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN raw TYPE jsonb").format(sql.Identifier(table)))
+        conn.commit()
+    sink = RawTweetSink(connect_kwargs(infra_settings.postgres), table)
+    try:
+        result = sink.write([KafkaMessage(i.record.payload, f"legacy.{table}", 0, k) for k, i in enumerate(items)])
+    finally:
+        sink.close()
+    assert (result.inserted, result.dead_letters) == (len(valid), malformed)
+    with connect(infra_settings.postgres) as conn:
+        kinds = conn.execute(
+            sql.SQL(
+                "SELECT pg_typeof(raw)::text, count(*) FROM {} WHERE raw ? 'id_str' OR raw ? 'data' GROUP BY 1"
+            ).format(sql.Identifier(table))
+        ).fetchall()
+    assert kinds == [("jsonb", len(valid))]
 
 
 def test_cli_replay_then_ingest(infra_settings, tmp_path):

@@ -141,9 +141,20 @@ def freeze_heap() -> None:
     the garbage collector's scans and collect young objects less often. A full collection of the
     ~170,000 objects pandas and scikit-learn bring took ~100 ms, the only calls over 100 ms of the
     dashboard's benchmark."""
+    global _heap_frozen
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 50)
+    _heap_frozen = True
+
+
+_heap_frozen = False
+
+
+def freeze_heap_once() -> None:
+    """:func:`freeze_heap`, unless this process did already (a Spark Python worker runs many tasks)."""
+    if not _heap_frozen:
+        freeze_heap()
 
 
 def ensure_dir(path: Path) -> Path:

@@ -12,6 +12,7 @@ a replayed micro-batch writes nothing twice. Each write is one transaction.
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,8 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
 from streamsift.records import MalformedRecord, clean_text, parse_payload
 from streamsift.store.retry import ConnectionHolder, write_with_retry
@@ -72,9 +74,57 @@ def _preview(value: bytes | None) -> str:
     return clean_text(value[: PREVIEW_CHARS * 4].decode("utf-8", "replace"))[:PREVIEW_CHARS]
 
 
-def _as_is(text: str) -> str:
-    """The payload is already JSON text: hand it to PostgreSQL unchanged."""
-    return text
+# -- COPY dumpers for the raw table's hot columns ---------------------------------------------
+# Registered by oid only (``register_dumper(None, ...)``) on the sink's cursor, so they apply to the
+# COPY's ``set_types`` and nowhere else. psycopg's generic ones cost ~3 µs per text[] (a Python
+# walk of the list's dimensions) and ~5 µs per JSON value (a wrapper object and a dumps() call):
+# ~60 % of formatting a raw row (docs/benchmarks.md, "Ingest hot path").
+_TEXT_OID = 25
+_ARRAY_HEAD = struct.Struct("!iiIii")  # ndim, has-null flag, element oid, length, lower bound
+_EMPTY_TEXT_ARRAY = struct.pack("!iiI", 0, 0, _TEXT_OID)
+_LEN = struct.Struct("!i")
+
+
+class _TextArrayDumper(Dumper):
+    """``text[]`` in binary from a list of str (never None: the normalisers give strings)."""
+
+    format = Format.BINARY
+    oid = 1009
+
+    def dump(self, obj: list[str]) -> bytes:
+        if not obj:
+            return _EMPTY_TEXT_ARRAY
+        parts = [_ARRAY_HEAD.pack(1, 0, _TEXT_OID, len(obj), 1)]
+        for item in obj:
+            data = item.encode()
+            parts.append(_LEN.pack(len(data)))
+            parts.append(data)
+        return b"".join(parts)
+
+
+class _JsonBytesDumper(Dumper):
+    """``json`` in binary is the JSON text itself: the payload's UTF-8 bytes as they are."""
+
+    format = Format.BINARY
+    oid = 114
+
+    def dump(self, obj: bytes) -> bytes:
+        return obj
+
+
+class _JsonbBytesDumper(Dumper):
+    """``jsonb`` in binary: a version byte, then the JSON text."""
+
+    format = Format.BINARY
+    oid = 3802
+
+    def dump(self, obj: bytes) -> bytes:
+        return b"\x01" + obj
+
+
+def _fast_dumpers(cur: psycopg.Cursor) -> None:
+    for dumper in (_TextArrayDumper, _JsonBytesDumper, _JsonbBytesDumper):
+        cur.adapters.register_dumper(None, dumper)
 
 
 def rows_from_messages(messages: Iterable[KafkaMessage]) -> BatchRows:
@@ -104,11 +154,11 @@ def rows_from_messages(messages: Iterable[KafkaMessage]) -> BatchRows:
                 t.quoted_id,
                 t.in_reply_to_id,
                 t.quoted_text,
-                list(t.hashtags),
-                list(t.mentions),
+                t.hashtags,
+                t.mentions,
                 [u.expanded_url for u in t.urls],
                 t.source_format,
-                Jsonb(raw, dumps=_as_is),
+                raw,
                 m.topic,
                 m.partition,
                 m.offset,
@@ -136,6 +186,7 @@ class RawTweetSink:
         self.table = validate_identifier(raw_table)
         self.retry_window_s = retry_window_s
         self._holder = ConnectionHolder(connect_kwargs)
+        self._raw_types: tuple[str, ...] | None = None
 
     def write(self, messages: list[KafkaMessage], conn: psycopg.Connection | None = None) -> WriteResult:
         rows = rows_from_messages(messages)
@@ -158,10 +209,11 @@ class RawTweetSink:
     def _write(self, conn: psycopg.Connection, rows: BatchRows) -> WriteResult:
         result = WriteResult()
         with conn.transaction(), conn.cursor() as cur:
+            _fast_dumpers(cur)
             if rows.tweets:
                 fresh = self._unseen(cur, rows.tweets)
                 result.inserted = _copy_idempotent(
-                    cur, self.table, RAW_COLUMNS, RAW_TYPES, fresh, conflict="(tweet_id)"
+                    cur, self.table, RAW_COLUMNS, self._column_types(cur), fresh, conflict="(tweet_id)"
                 )
                 result.duplicates = len(rows.tweets) - result.inserted
             if rows.urls:
@@ -182,6 +234,19 @@ class RawTweetSink:
                 )
                 result.dead_letters = len(rows.dead)
         return result
+
+    def _column_types(self, cur: psycopg.Cursor) -> tuple[str, ...]:
+        """:data:`RAW_TYPES`, with ``raw`` as the table has it: ``json`` since 0.15, ``jsonb`` in a
+        table made before (binary COPY must send each column in its own type's format)."""
+        if self._raw_types is None:
+            row = cur.execute(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = to_regclass(%s) AND attname = 'raw' AND NOT attisdropped",
+                (sql.Identifier(self.table).as_string(cur),),
+            ).fetchone()
+            raw_type = row[0] if row else "json"
+            self._raw_types = tuple(raw_type if c == "raw" else t for c, t in zip(RAW_COLUMNS, RAW_TYPES, strict=True))
+        return self._raw_types
 
     def _unseen(self, cur: psycopg.Cursor, tweets: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """The batch without in-batch repeats (first offset wins) and without ids already stored."""

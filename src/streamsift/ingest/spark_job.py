@@ -58,9 +58,14 @@ def _partition_writer(kwargs: dict[str, Any], table: str, retry_window_s: float)
     def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
 
+        from streamsift.infra.process import freeze_heap_once
         from streamsift.logs import configure_worker_logging
 
         configure_worker_logging()
+        # A micro-batch makes millions of short-lived, acyclic objects: with the default thresholds
+        # the collector ran constantly, scanning everything pyspark and pyarrow brought (~30 % of the
+        # worker's time; docs/benchmarks.md, "Ingest hot path").
+        freeze_heap_once()
         total = WriteResult()
         sink = RawTweetSink(kwargs, table, retry_window_s=retry_window_s)
         try:

@@ -536,10 +536,37 @@ def _reject_constant(name: str) -> Any:
     raise _NonFinite(name)
 
 
-def parse_payload(payload: bytes | str | None) -> tuple[Tweet, str]:
-    """Decode a Kafka payload into a :class:`Tweet` and the JSON text to keep as ``raw``."""
+def parse_payload(payload: bytes | str | None) -> tuple[Tweet, bytes]:
+    """Decode a Kafka payload into a :class:`Tweet` and the JSON to keep as ``raw`` (UTF-8 bytes:
+    the payload itself, unless it carries NUL or lone-surrogate escapes ``jsonb`` would refuse).
+
+    v1.1 statuses take the schema-decoding fast path (:mod:`.v1_fast`); whatever it declines, and
+    every other shape, goes through :func:`normalize` (the reference).
+    """
     if payload is None or len(payload) == 0:
         raise MalformedRecord("empty payload")
+    if not isinstance(payload, str):
+        data = bytes(payload)
+        if data.isascii() or _is_utf8(data):
+            try:
+                tweet = normalize_v1_fast(data)
+            except (MalformedRecord, AttributeError, TypeError, KeyError, ValueError, IndexError, OverflowError):
+                tweet = None  # the reference path below gives the verdict and its reason
+            if tweet is not None:
+                return tweet, data if b"\\u0000" not in data else _jsonb_safe(data.decode()).encode()
+    tweet, text = _parse_reference(payload)
+    return tweet, text.encode()
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parse_reference(payload: bytes | str) -> tuple[Tweet, str]:
     if isinstance(payload, bytes | bytearray | memoryview):
         try:
             text = bytes(payload).decode("utf-8")
@@ -588,6 +615,9 @@ def extract_tweet_id(payload: bytes | str) -> int | None:
         return None
     return None
 
+
+# the fast path imports this module's helpers: it is imported once they exist
+from streamsift.records.v1_fast import normalize_v1_fast  # noqa: E402
 
 __all__ = [
     "MAX_TEXT_CHARS",

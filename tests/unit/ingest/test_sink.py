@@ -1,3 +1,5 @@
+import pytest
+
 from streamsift.ingest.sink import KafkaMessage, rows_from_messages
 from streamsift.sources.synthetic import generate
 
@@ -32,5 +34,19 @@ def test_malformed_become_dead_letters_with_coordinates_and_reason():
 def test_raw_column_is_the_payload_text():
     payload = b'{"id_str": "9", "text": "nul \\u0000 inside"}'
     rows = rows_from_messages(_msgs([payload]))
-    raw = rows.tweets[0][20].obj  # a Jsonb wrapper around the payload text
-    assert "\\u0000" not in raw and rows.tweets[0][2] == "nul  inside"
+    raw = rows.tweets[0][20]  # the payload's UTF-8 bytes, sent to the json column as they are
+    assert b"\\u0000" not in raw and rows.tweets[0][2] == "nul  inside"
+
+
+@pytest.mark.parametrize("items", [[], ["ai"], ["deep learning", "ÄI 🤖", ""], ["x"] * 40])
+def test_text_array_dumper_writes_what_psycopg_writes(items):
+    from psycopg.adapt import PyFormat, Transformer
+    from psycopg.pq import Format
+
+    from streamsift.ingest.sink import _TextArrayDumper
+
+    psycopg_own = Transformer()  # what COPY ... set_types(["text[]"]) would send without ours
+    psycopg_own.set_dumper_types([1009], Format.BINARY)
+    reference = bytes(psycopg_own.dump_sequence((items,), (PyFormat.BINARY,))[0])
+    assert _TextArrayDumper(list).dump(items) == reference
+    assert _TextArrayDumper(tuple).dump(tuple(items)) == reference
