@@ -1,22 +1,26 @@
-"""Ingest benchmark: tweets → producer → Kafka → Spark → PostgreSQL, against the original design.
+"""Ingest benchmark: tweets → producer → Kafka → streamsift ingest → PostgreSQL, against the original design.
 
-Runs on a private infrastructure (its own state folder and free ports) and prints JSON:
+Runs on a private infrastructure (its own state folder and free ports) and prints JSON. streamsift's
+ingest runs with each engine (``--engines spark,kafka``): Spark (``mapInArrow`` → COPY) and the Kafka
+consumer group (no JVM), both with the same sink (normalise, dedup, raw JSON, tweet_urls, dead letters).
 
-* ``streamsift``: the producer (idempotent, batched, lz4) and the ingest job (Spark
-  ``mapInArrow`` → COPY → ``INSERT … ON CONFLICT DO NOTHING``, with tweet_urls and
-  dead letters) running at the same time; sustained tweets/s into PostgreSQL and
-  end-to-end lag (Kafka timestamp → row committed) p50 / p95.
-* ``baseline``: the original design - a per-record synchronous send (measured on a
-  subset, it is slow), and a Spark job that parses with ``from_json`` and appends each
-  micro-batch over JDBC with no dedup (duplicates and malformed rows land too).
-* ``real_size``: both consumers again on real-size v1.1 payloads (``payloads.py``: the real sample
-  looped with fresh ids when ``../shared/data`` is here, else padded synthetic ones), in msg/s and MB/s.
+* ``end_to_end`` / ``paced_latency``: the producer (idempotent, batched, lz4) and ingest at the same
+  time, flat out or paced; sustained tweets/s into PostgreSQL and lag (Kafka timestamp → row
+  committed) p50 / p95.
+* ``consumer_only``: each engine, then the original design's consumer — Spark ``from_json`` of five
+  fields and a JDBC append per micro-batch, no dedup (duplicates and malformed records land as rows)
+  — on the same filled topic; ``vs_baseline`` is the ratio.
+* ``real_size_consumer_only``: the same on real-size v1.1 payloads (``payloads.py``: the real sample
+  looped with fresh ids when ``../shared/data`` is here, else padded synthetic ones), msg/s and MB/s.
+* ``replay_producer_real_size``: ``produce --source replay`` of real-size payloads.
+* ``baseline_sync_send``: the original producer, one synchronous send per record (on a subset).
 
-Each consumer phase also reports the CPU seconds each process group used (``cpu.py``): the system-level
-profile of where a message's time goes.
+Before the measured phases both Spark consumers read ``--warm-up`` records (reported as
+``cold_start``): a fresh JVM compiles for its first tens of seconds. Each phase reports the CPU
+seconds of each process group (``cpu.py``): the system-level profile of a message's cost.
 
-    python bench/ingest_throughput.py [--count 200000] [--real-count 50000] [--baseline-send 20000]
-                                      [--phases e2e,paced,consumer,real,send]
+    python bench/ingest_throughput.py [--count 200000] [--real-count 50000] [--engines spark,kafka]
+                                      [--phases e2e,paced,consumer,real,replay,send]
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from streamsift.config import load_settings
 from streamsift.infra import KafkaBroker, down, up
 from streamsift.infra.process import free_port
 from streamsift.infra.spark import get_spark
+from streamsift.ingest.kafka_job import run_ingest_kafka
 from streamsift.ingest.producer import produce
 from streamsift.ingest.spark_job import run_ingest
 from streamsift.sources.base import SourceRecord
@@ -71,16 +76,24 @@ def count_rows(settings, table: str) -> int:
             return 0
 
 
-def bench_streamsift(settings, spark, items, expected: int, *, rate: float | None = None, suffix: str = "") -> dict:
+def run_engine(engine: str, settings, spark, topic: str, table: str, *, until_idle: bool, stop=None):
+    if engine == "kafka":
+        return run_ingest_kafka(settings, topic=topic, table=table, until_idle=until_idle, timeout_s=900, stop=stop)
+    return run_ingest(settings, spark=spark, topic=topic, table=table, until_idle=until_idle, timeout_s=900)
+
+
+def bench_streamsift(
+    settings, spark, items, expected: int, *, rate: float | None = None, suffix: str = "", engine: str = "spark"
+) -> dict:
     """Producer and ingest at once; ``rate`` paces the producer (None: as fast as it goes)."""
-    topic, table = f"bench.streamsift{suffix}", f"raw_tweet_dataset_900{suffix.strip('.')}"
+    topic, table = f"bench.streamsift{suffix}.{engine}", f"raw_tweet_dataset_900{suffix.strip('.')}_{engine}"
     KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
-    done = threading.Event()
+    done, stop = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
     def ingest() -> None:
         try:
-            run_ingest(settings, spark=spark, topic=topic, table=table, timeout_s=900, until_idle=False)
+            run_engine(engine, settings, spark, topic, table, until_idle=False, stop=stop)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -96,6 +109,7 @@ def bench_streamsift(settings, spark, items, expected: int, *, rate: float | Non
         time.sleep(1.0)
         if inserted_so_far(settings, table) >= expected and count_rows(settings, table) >= expected:
             break
+    stop.set()
     for q in spark.streams.active:
         q.stop()
     done.wait(60)
@@ -112,6 +126,7 @@ def bench_streamsift(settings, spark, items, expected: int, *, rate: float | Non
         rows = count_rows(settings, table)
     total_s = float(last) - wall0  # first send → last row committed (same clock: same machine)
     return {
+        "engine": engine,
         "producer_rate_cap": rate,
         "records_sent": stats.delivered,
         "producer_records_per_s": round(stats.delivered / produced_s, 1),
@@ -194,19 +209,23 @@ def bench_baseline_consumer(settings, spark, records: list[SourceRecord], suffix
     }
 
 
-def bench_streamsift_consumer(settings, spark, records: list[SourceRecord], expected: int, suffix: str = "") -> dict:
+def bench_streamsift_consumer(
+    settings, spark, records: list[SourceRecord], expected: int, suffix: str = "", engine: str = "spark"
+) -> dict:
     """The streamsift consumer alone on a pre-filled topic (same conditions as the baseline consumer)."""
-    topic, table = f"bench.streamsift.consume{suffix}", f"raw_tweet_dataset_901{suffix.strip('.')}"
+    topic = f"bench.streamsift.consume{suffix}.{engine}"
+    table = f"raw_tweet_dataset_901{suffix.strip('.')}_{engine}"
     KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
     produce(records, settings.kafka, settings.producer, topic=topic)
     mb = sum(len(r.payload) for r in records) / 1e6
     t0 = time.perf_counter()
     with CpuSplit() as cpu:
-        stats = run_ingest(settings, spark=spark, topic=topic, table=table, until_idle=True)
+        stats = run_engine(engine, settings, spark, topic, table, until_idle=True)
     dt = time.perf_counter() - t0
     rows = count_rows(settings, table)
     assert rows == expected, (rows, expected)
     return {
+        "engine": engine,
         "rows_in_postgres": rows,
         "messages": stats.totals.messages,
         "seconds": round(dt, 2),
@@ -214,6 +233,38 @@ def bench_streamsift_consumer(settings, spark, records: list[SourceRecord], expe
         "mb_per_s": round(mb / dt, 1),
         "cpu_seconds": cpu.seconds,
     }
+
+
+def bench_replay_producer(settings, tmp: Path, n: int, file_lines: int = 20_000) -> dict:
+    """``produce --source replay --loop`` of real-size payloads: ``file_lines`` distinct tweets in a
+    .jsonl file, looped until ``n`` records are sent (keys parsed from each payload, as always)."""
+    from streamsift.sources.replay import ReplaySource
+
+    payloads, origin = real_size_payloads(file_lines, seed=9)
+    path = tmp / "replay-real-size.jsonl"
+    path.write_bytes(b"\n".join(payloads) + b"\n")
+    topic = "bench.replay"
+    KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
+    with CpuSplit() as cpu:
+        stats = produce(ReplaySource(path, loop=True), settings.kafka, settings.producer, topic=topic, limit=n)
+    return {
+        "payloads": origin,
+        "records": stats.delivered,
+        "avg_payload_bytes": round(stats.bytes / stats.sent),
+        "seconds": round(stats.seconds, 2),
+        "records_per_s": round(stats.rate),
+        "mb_per_s": round(stats.bytes / 1e6 / stats.seconds, 1),
+        "cpu_seconds": cpu.seconds,
+    }
+
+
+def consumers(settings, spark, records, expected: int, engines: list[str], suffix: str = "") -> dict:
+    """Each engine, then the baseline, on the same records; each engine's ratio to the baseline."""
+    out = {e: bench_streamsift_consumer(settings, spark, records, expected, suffix=suffix, engine=e) for e in engines}
+    base = bench_baseline_consumer(settings, spark, records, suffix=suffix)
+    out["baseline_jdbc_append"] = base
+    out["vs_baseline"] = {e: round(out[e]["messages_per_s"] / base["rows_per_s"], 2) for e in engines}
+    return out
 
 
 def main() -> None:
@@ -224,7 +275,8 @@ def main() -> None:
     ap.add_argument("--max-offsets", type=int, default=50_000)
     ap.add_argument("--paced-rate", type=float, default=4000, help="records/s of the steady-state latency run")
     ap.add_argument("--paced-count", type=int, default=60_000)
-    ap.add_argument("--phases", default="e2e,paced,consumer,real,send", help="which phases to run")
+    ap.add_argument("--phases", default="e2e,paced,consumer,real,replay,send", help="which phases to run")
+    ap.add_argument("--replay-count", type=int, default=100_000, help="records of the replay producer phase")
     ap.add_argument(
         "--warm-up",
         type=int,
@@ -232,8 +284,10 @@ def main() -> None:
         help="records both consumers read first, unmeasured: a fresh Spark JVM spends its first tens of "
         "seconds compiling (JIT), and whichever consumer ran first would pay for both",
     )
+    ap.add_argument("--engines", default="spark,kafka", help="streamsift's ingest engines to measure")
     args = ap.parse_args()
     phases = set(args.phases.split(","))
+    engines = args.engines.split(",")
 
     items = list(generate(args.count, seed=2024))
     records = [i.record for i in items]
@@ -263,35 +317,35 @@ def main() -> None:
                     ),
                 }
             if "e2e" in phases:
-                result["streamsift_end_to_end"] = bench_streamsift(settings, spark, items, expected)
+                result["end_to_end"] = {
+                    e: bench_streamsift(settings, spark, items, expected, engine=e) for e in engines
+                }
             if "paced" in phases:
                 paced = list(generate(args.paced_count, seed=2025))
                 paced_expected = len({i.tweet_id for i in paced if i.kind != "malformed"})
-                result["streamsift_paced_latency"] = bench_streamsift(
-                    settings, spark, paced, paced_expected, rate=args.paced_rate, suffix="1"
-                )
+                result["paced_latency"] = {
+                    e: bench_streamsift(
+                        settings, spark, paced, paced_expected, rate=args.paced_rate, suffix="1", engine=e
+                    )
+                    for e in engines
+                }
             if "consumer" in phases:
-                ours = bench_streamsift_consumer(settings, spark, records, expected)
-                base = bench_baseline_consumer(settings, spark, records)
-                result["streamsift_consumer_only"], result["baseline_consumer_jdbc_append"] = ours, base
-                result["consumer_vs_jdbc_append"] = round(ours["messages_per_s"] / base["rows_per_s"], 2)
+                result["consumer_only"] = consumers(settings, spark, records, expected, engines)
             if "real" in phases:
                 payloads, origin = real_size_payloads(args.real_count)
                 real = [SourceRecord.from_payload(p) for p in payloads]
-                ours = bench_streamsift_consumer(settings, spark, real, len(real), suffix=".real")
-                base = bench_baseline_consumer(settings, spark, real, suffix=".real")
-                result["real_size"] = {
+                result["real_size_consumer_only"] = {
                     "payloads": origin,
                     "avg_payload_bytes": round(sum(map(len, payloads)) / len(payloads)),
-                    "streamsift_consumer_only": ours,
-                    "baseline_consumer_jdbc_append": base,
-                    "consumer_vs_jdbc_append": round(ours["messages_per_s"] / base["rows_per_s"], 2),
+                    **consumers(settings, spark, real, len(real), engines, suffix=".real"),
                 }
+            if "replay" in phases:
+                result["replay_producer_real_size"] = bench_replay_producer(settings, Path(tmp), args.replay_count)
             if "send" in phases:
                 result["baseline_sync_send"] = bench_baseline_send(settings, items, args.baseline_send)
-                if "streamsift_end_to_end" in result:
+                if "end_to_end" in result:
                     result["producer_vs_sync_send"] = round(
-                        result["streamsift_end_to_end"]["producer_records_per_s"]
+                        result["end_to_end"][engines[0]]["producer_records_per_s"]
                         / result["baseline_sync_send"]["records_per_s"],
                         1,
                     )

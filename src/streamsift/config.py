@@ -327,8 +327,19 @@ class WebSettings(_Section):
 
 
 class IngestSettings(_Section):
-    """The Spark Structured Streaming job from Kafka into the raw table."""
+    """``streamsift ingest``: Kafka into the raw table, by Spark Structured Streaming or a consumer group."""
 
+    #: ``spark``: Spark Structured Streaming (runs on a cluster too). ``kafka``: a Kafka consumer group
+    #: of ``workers`` processes, no JVM — the same sink, ~2× the throughput on one machine
+    #: (docs/benchmarks.md). Both write exactly once.
+    engine: Literal["spark", "kafka"] = "spark"
+    #: Kafka engine: consumer processes (0: one per CPU core). More than the topic's partitions idle.
+    workers: int = Field(default=0, ge=0)
+    #: Kafka engine: records per batch (one PostgreSQL transaction, then one offset commit).
+    batch_size: int = Field(default=5_000, ge=1)
+    #: Kafka engine: the consumer group is ``<group_prefix>-<raw table>`` (its offsets are the job's
+    #: progress, as the Spark engine's checkpoint is, per table).
+    group_prefix: str = "streamsift-ingest"
     max_offsets_per_trigger: int = Field(default=50_000, ge=1)
     trigger_interval: str = Field(default="2 seconds")
     starting_offsets: Literal["earliest", "latest"] = "earliest"

@@ -12,6 +12,7 @@ import pytest
 from psycopg import sql
 
 from streamsift.infra import KafkaBroker
+from streamsift.ingest.kafka_job import run_ingest_kafka
 from streamsift.ingest.producer import produce
 from streamsift.ingest.sink import KafkaMessage, RawTweetSink
 from streamsift.ingest.spark_job import run_ingest
@@ -20,6 +21,7 @@ from streamsift.sources.synthetic import generate
 from streamsift.store.connection import connect, connect_kwargs
 from streamsift.store.schema import ensure_ingest_schema
 from streamsift.store.tables import raw_table
+from streamsift.web.dashboard import kafka_lag
 from tests.conftest import FIXTURES
 from tests.integration.helpers import settings_env
 
@@ -84,6 +86,32 @@ def test_synthetic_stream_lands_exactly_once(infra_settings, spark, topic_name, 
     assert _counts(infra_settings, table, topic_name) == (len(valid), malformed, n_urls)
 
 
+def test_kafka_engine_lands_exactly_once_and_a_replay_doubles_nothing(infra_settings, topic_name, table_version):
+    KafkaBroker(infra_settings.kafka, infra_settings.state.root).ensure_topics([topic_name])
+    items = list(generate(3000, seed=12, malformed_share=0.03, duplicate_share=0.05))
+    valid, malformed, n_urls = _expected(items)
+    produce((i.record for i in items), infra_settings.kafka, infra_settings.producer, topic=topic_name)
+    table = raw_table("raw_tweet_dataset", table_version)
+
+    stats = run_ingest_kafka(infra_settings, until_idle=True, topic=topic_name, table=table, workers=2)
+    assert stats.totals.messages == 3000 and stats.totals.inserted == len(valid)
+    assert _counts(infra_settings, table, topic_name) == (len(valid), malformed, n_urls)
+    # the dashboard's health panel shows the engine's consumer group, caught up
+    lag = {c["consumer"]: c for c in kafka_lag(infra_settings)}
+    assert lag[f"ingest {table}"]["lag"] == 0 and lag[f"ingest {table}"]["topics"] == [topic_name]
+
+    # The group's offsets are the progress: a second run has nothing to read...
+    again = run_ingest_kafka(infra_settings, until_idle=True, topic=topic_name, table=table, workers=1)
+    assert again.totals.messages == 0
+    # ...and a new group (offsets lost) replays all 3,000 records: nothing doubles.
+    ingest = infra_settings.ingest.model_copy(update={"group_prefix": "replayed"})
+    replay = run_ingest_kafka(
+        infra_settings.model_copy(update={"ingest": ingest}), until_idle=True, topic=topic_name, table=table, workers=1
+    )
+    assert replay.totals.messages == 3000 and replay.totals.inserted == 0
+    assert _counts(infra_settings, table, topic_name) == (len(valid), malformed, n_urls)
+
+
 def test_a_raw_table_made_before_keeps_its_jsonb_column(infra_settings, table_version):
     """Raw tables made before 0.15 hold ``raw`` as jsonb: the sink sends that type, not json."""
     table = raw_table("raw_tweet_dataset", table_version)
@@ -139,7 +167,8 @@ def test_cli_replay_then_ingest(infra_settings, tmp_path):
     assert dead == len(lines) - len(good) > 0
 
 
-def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(infra_settings, topic_name, table_version):
+@pytest.mark.parametrize("engine", ["spark", "kafka"])
+def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(infra_settings, topic_name, table_version, engine):
     KafkaBroker(infra_settings.kafka, infra_settings.state.root).ensure_topics([topic_name])
     items = list(generate(30_000, seed=23))
     valid, malformed, n_urls = _expected(items)
@@ -153,12 +182,15 @@ def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(infra_settings, to
             "STREAMSIFT_DATASET__VERSION": str(table_version),
             "STREAMSIFT_INGEST__MAX_OFFSETS_PER_TRIGGER": "1500",
             "STREAMSIFT_INGEST__TRIGGER_INTERVAL": "0 seconds",
+            "STREAMSIFT_INGEST__ENGINE": engine,
+            "STREAMSIFT_INGEST__BATCH_SIZE": "1500",
         }
     )
     cmd = [sys.executable, "-m", "streamsift.cli", "ingest"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        # Wait until some batches are in, then kill the driver and its JVM without warning.
+        # Wait until some batches are in, then kill the driver and its JVM (or the Kafka engine's
+        # worker processes) without warning.
         deadline = time.monotonic() + 240
         raw = 0
         while time.monotonic() < deadline:

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streamsift.records import MalformedRecord, _parse_reference, parse_payload
+from streamsift.records import MalformedRecord, _parse_reference, extract_tweet_id, parse_payload
 from streamsift.records.v1_fast import normalize_v1_fast
 from streamsift.sources.synthetic import generate
 
@@ -181,3 +181,35 @@ def test_invalid_utf8_in_a_skipped_field_is_a_dead_letter():
 def test_nul_escape_keeps_raw_castable_to_jsonb():
     tweet, raw = parse_payload(b'{"id_str": "1", "text": "a\\u0000b"}')
     assert tweet.text == "ab" and b"\\u0000" not in raw and json.loads(raw)["text"] == "a\ufffdb"
+
+
+def _reference_key(payload: bytes):
+    import streamsift.records as records
+
+    probe, records.v1_tweet_id = records.v1_tweet_id, lambda _p: records.DECLINED
+    try:
+        return records.extract_tweet_id(payload)
+    finally:
+        records.v1_tweet_id = probe
+
+
+@pytest.mark.parametrize("case", list(EDGE_CASES))
+def test_producer_keys_agree_with_the_reference(case: str):
+    payload = orjson.dumps(EDGE_CASES[case])
+    assert extract_tweet_id(payload) == _reference_key(payload)
+
+
+def test_producer_keys_agree_on_every_fixture_line_and_synthetic_record():
+    lines = _corpus_lines() + [i.record.payload for i in generate(2000, seed=4, malformed_share=0.05)]
+    lines += [b"[1, 2]", b"not json", b'{"id": 1.5}', b'{"id": "12"}', b'{"id_str": "", "id": 7}', b"{}"]
+    for ln in lines:
+        try:
+            ln.decode()
+        except UnicodeDecodeError:
+            continue
+        assert extract_tweet_id(ln) == _reference_key(ln), ln[:120]
+
+
+def test_a_payload_that_is_not_utf8_keeps_its_key():
+    # the probe skips the text unread; the record is a dead letter at ingest either way
+    assert extract_tweet_id(b'{"id_str": "12", "text": "caf\xe9"}') == 12

@@ -17,6 +17,11 @@ from streamsift.cli._common import (
 from streamsift.config import Settings
 
 
+class IngestEngine(StrEnum):
+    spark = "spark"
+    kafka = "kafka"
+
+
 class SourceName(StrEnum):
     x_api = "x-api"
     bluesky = "bluesky"
@@ -120,22 +125,41 @@ def _make_source(
 @app.command("ingest")
 def ingest_cmd(
     until_idle: Annotated[
-        bool, typer.Option("--until-idle", help="Process what the topic holds now, then exit (availableNow).")
+        bool, typer.Option("--until-idle", help="Process what the topic holds now, then exit.")
     ] = False,
     timeout: Annotated[float | None, typer.Option(min=1, help="Stop a continuous run after N seconds.")] = None,
+    engine: Annotated[
+        IngestEngine | None,
+        typer.Option(
+            help="spark: Spark Structured Streaming (a cluster too). kafka: a Kafka consumer group of "
+            "--workers processes, no JVM; faster on one machine. Default: ingest.engine (spark).",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Kafka engine: consumer processes (default: one per core).")
+    ] = None,
 ) -> None:
-    """Spark Structured Streaming: tweets.raw → the raw table <prefix>_<version> in PostgreSQL.
+    """tweets.raw → the raw table <prefix>_<version> in PostgreSQL, exactly once.
 
     Valid tweets are normalised and written once (keyed on tweet id); their links go to tweet_urls;
     records that do not parse go to dead_letters with the reason. Without --until-idle the job runs
-    until Ctrl-C. Checkpoints live in <state>/checkpoints/ingest/.
+    until Ctrl-C. Progress: the Spark engine's checkpoints in <state>/checkpoints/ingest/, the Kafka
+    engine's consumer group streamsift-ingest-<table>.
     """
-    from streamsift.ingest.spark_job import run_ingest
     from streamsift.store.tables import raw_table
 
     s = STATE.settings()
     table = raw_table(s.dataset.prefix, s.dataset.version)
-    stats = run_ingest(s, until_idle=until_idle, timeout_s=timeout)
+    if (engine or s.ingest.engine) == "kafka":
+        from streamsift.ingest.kafka_job import run_ingest_kafka
+
+        stats = run_ingest_kafka(s, until_idle=until_idle, timeout_s=timeout, workers=workers)
+    else:
+        from streamsift.ingest.spark_job import run_ingest
+
+        if workers is not None:
+            raise typer.BadParameter("--workers is for --engine kafka (Spark: spark.master sets the cores)")
+        stats = run_ingest(s, until_idle=until_idle, timeout_s=timeout)
     d = stats.to_dict()
     console.print(
         f"ingested {d['messages']:,} messages into {table} in {d['seconds']:.1f} s: "

@@ -68,6 +68,27 @@ class WriteResult:
         return self
 
 
+@dataclass
+class IngestStats:
+    """Totals of an ingest run."""
+
+    batches: int = 0
+    seconds: float = 0.0
+    totals: WriteResult | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.totals or WriteResult()
+        return {
+            "batches": self.batches,
+            "seconds": round(self.seconds, 2),
+            "messages": t.messages,
+            "inserted": t.inserted,
+            "duplicates": t.duplicates,
+            "dead_letters": t.dead_letters,
+            "urls": t.urls,
+        }
+
+
 def _preview(value: bytes | None) -> str:
     if value is None:
         return ""
@@ -325,4 +346,4 @@ def utc(ts: Any) -> datetime | None:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
-__all__ = ["KafkaMessage", "RawTweetSink", "WriteResult", "rows_from_messages"]
+__all__ = ["IngestStats", "KafkaMessage", "RawTweetSink", "WriteResult", "rows_from_messages"]

@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from streamsift.config import Settings
-from streamsift.ingest.sink import KafkaMessage, RawTweetSink, WriteResult, utc
+from streamsift.ingest.sink import IngestStats, KafkaMessage, RawTweetSink, WriteResult, utc
 from streamsift.store.connection import connect, connect_kwargs
 from streamsift.store.schema import ensure_ingest_schema
 from streamsift.store.tables import raw_table
@@ -29,27 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _RESULT_SCHEMA = "messages long, inserted long, duplicates long, dead_letters long, urls long"
-
-
-@dataclass
-class IngestStats:
-    """Totals of an ingest run."""
-
-    batches: int = 0
-    seconds: float = 0.0
-    totals: WriteResult | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        t = self.totals or WriteResult()
-        return {
-            "batches": self.batches,
-            "seconds": round(self.seconds, 2),
-            "messages": t.messages,
-            "inserted": t.inserted,
-            "duplicates": t.duplicates,
-            "dead_letters": t.dead_letters,
-            "urls": t.urls,
-        }
 
 
 def _partition_writer(kwargs: dict[str, Any], table: str, retry_window_s: float):

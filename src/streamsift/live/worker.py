@@ -23,12 +23,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from streamsift.config import Settings
 from streamsift.errors import StreamsiftError
-from streamsift.ingest.sink import KafkaMessage
+from streamsift.ingest.consumer import batch_ends, caught_up, kafka_logger, kafka_messages
 from streamsift.live.scoring import dead_letter_headers, score_messages
 from streamsift.live.store import LiveSink
 from streamsift.serving.manager import ModelManager, ModelNotReady
@@ -58,12 +57,6 @@ class WorkerStats:
         return d
 
 
-def _kafka_logger(name: str) -> logging.LoggerAdapter:
-    from streamsift.ingest.producer import _FileOnlyLog
-
-    return _FileOnlyLog(logging.getLogger(f"streamsift.live.{name}.librdkafka"), {})
-
-
 def run_worker(
     settings: Settings,
     *,
@@ -74,7 +67,7 @@ def run_worker(
     topic: str | None = None,
 ) -> WorkerStats:
     """Classify ``tweets.raw`` until stopped (SIGTERM/SIGINT or ``stop``), or until idle."""
-    from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+    from confluent_kafka import Consumer, KafkaException, Producer
 
     cs = settings.classify
     topic = topic or settings.kafka.topic_raw
@@ -106,7 +99,7 @@ def run_worker(
             "auto.offset.reset": cs.starting_offsets,
             "isolation.level": "read_committed",
             "partition.assignment.strategy": "cooperative-sticky",
-            "logger": _kafka_logger("consumer"),
+            "logger": kafka_logger("live.consumer"),
         }
     )
     producer = Producer(
@@ -116,7 +109,7 @@ def run_worker(
             "transaction.timeout.ms": 30_000,
             "linger.ms": 5,
             "compression.type": "lz4",
-            "logger": _kafka_logger("producer"),
+            "logger": kafka_logger("live.producer"),
         }
     )
     sink = LiveSink(connect_kwargs(settings.postgres), retry_window_s=cs.sink_retry_s)
@@ -131,12 +124,12 @@ def run_worker(
             msgs = [m for m in msgs if m.error() is None]
             if not msgs:
                 idle_polls += 1
-                if until_idle and idle_polls >= 3 and _caught_up(consumer, TopicPartition):
+                if until_idle and idle_polls >= 3 and caught_up(consumer):
                     break
                 continue
             idle_polls = 0
             runtime = manager.current()  # one version for the whole batch
-            batch = [KafkaMessage(m.value(), m.topic(), m.partition(), m.offset(), _ts(m.timestamp())) for m in msgs]
+            batch = kafka_messages(msgs)
             scored = score_messages(
                 runtime,
                 batch,
@@ -176,7 +169,7 @@ def _commit_batch(producer, consumer, settings: Settings, scored, msgs) -> bool:
     False when the transaction had to be aborted (a retriable error): the caller tries again.
     A fatal error (this producer fenced by a newer instance) raises.
     """
-    from confluent_kafka import KafkaException, TopicPartition
+    from confluent_kafka import KafkaException
 
     try:
         producer.begin_transaction()
@@ -184,12 +177,7 @@ def _commit_batch(producer, consumer, settings: Settings, scored, msgs) -> bool:
             _produce(producer, settings.kafka.topic_predictions, key, value)
         for m, reason in scored.dead:
             _produce(producer, settings.kafka.topic_deadletter, None, m.value, headers=dead_letter_headers(m, reason))
-        ends: dict[tuple[str, int], int] = {}
-        for m in msgs:
-            key = (m.topic(), m.partition())
-            ends[key] = max(ends.get(key, -1), m.offset() + 1)
-        offsets = [TopicPartition(t, p, o) for (t, p), o in ends.items()]
-        producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30)
+        producer.send_offsets_to_transaction(batch_ends(msgs), consumer.consumer_group_metadata(), 30)
         producer.commit_transaction(60)
         return True
     except KafkaException as exc:
@@ -205,11 +193,6 @@ def _commit_batch(producer, consumer, settings: Settings, scored, msgs) -> bool:
         raise
 
 
-def _ts(timestamp: tuple[int, int]) -> datetime | None:
-    kind, ms = timestamp
-    return datetime.fromtimestamp(ms / 1000, UTC) if kind and ms > 0 else None
-
-
 def _produce(producer, topic: str, key: bytes | None, value: bytes | None, headers=None) -> None:
     while True:
         try:
@@ -217,30 +200,6 @@ def _produce(producer, topic: str, key: bytes | None, value: bytes | None, heade
             return
         except BufferError:  # the local queue is full: let librdkafka send some
             producer.poll(0.05)
-
-
-def _caught_up(consumer, TopicPartition) -> bool:
-    """Every assigned partition read to its end (nothing more to classify right now)."""
-    assignment = consumer.assignment()
-    if not assignment:
-        return False
-    positions = consumer.position(assignment)
-    unfetched = [tp for tp in positions if tp.offset < 0]
-    # A partition taken over in a rebalance has no position until something is fetched from it: its
-    # group's committed offset says whether anything is left.
-    committed = (
-        {(tp.topic, tp.partition): tp.offset for tp in consumer.committed(unfetched, timeout=10)} if unfetched else {}
-    )
-    for tp in positions:
-        low, high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
-        if tp.offset >= 0:
-            done = tp.offset >= high
-        else:
-            at = committed.get((tp.topic, tp.partition), -1)
-            done = at >= high if at >= 0 else high == low
-        if not done:
-            return False
-    return True
 
 
 def group_lag(settings: Settings, *, timeout_s: float = 10.0) -> int:
@@ -254,7 +213,7 @@ def group_lag(settings: Settings, *, timeout_s: float = 10.0) -> int:
             "bootstrap.servers": settings.kafka.bootstrap,
             "group.id": settings.classify.group_id,  # only read: this consumer never subscribes or commits
             "enable.auto.commit": False,
-            "logger": _kafka_logger("lag"),
+            "logger": kafka_logger("live.lag"),
         }
     )
     try:

@@ -599,6 +599,10 @@ def _parse_reference(payload: bytes | str) -> tuple[Tweet, str]:
 
 def extract_tweet_id(payload: bytes | str) -> int | None:
     """The tweet id of a payload, for the Kafka message key; None when there is none."""
+    if isinstance(payload, bytes):
+        tweet_id = v1_tweet_id(payload)  # a v1.1 status: only its ids are parsed
+        if tweet_id is not DECLINED:
+            return tweet_id  # type: ignore[return-value]
     try:
         obj = orjson.loads(payload)
         if isinstance(obj, dict):
@@ -617,7 +621,7 @@ def extract_tweet_id(payload: bytes | str) -> int | None:
 
 
 # the fast path imports this module's helpers: it is imported once they exist
-from streamsift.records.v1_fast import normalize_v1_fast  # noqa: E402
+from streamsift.records.v1_fast import DECLINED, normalize_v1_fast, v1_tweet_id  # noqa: E402
 
 __all__ = [
     "MAX_TEXT_CHARS",

@@ -99,6 +99,36 @@ class _Status(msgspec.Struct):
 
 
 _DECODER = msgspec.json.Decoder(_Status)
+
+
+class _KeyProbe(msgspec.Struct, gc=False):
+    """Just enough of a payload to key it in Kafka: the rest is skipped unparsed."""
+
+    id: int | str | None = None
+    id_str: str | None = None
+    data: msgspec.Raw | msgspec.UnsetType = _UNSET
+    kind: msgspec.Raw | msgspec.UnsetType = _UNSET
+    content: msgspec.Raw | msgspec.UnsetType = _UNSET
+
+
+_KEY_DECODER = msgspec.json.Decoder(_KeyProbe)
+#: What :func:`v1_tweet_id` answers for a payload it leaves to the reference.
+DECLINED = object()
+
+
+def v1_tweet_id(payload: bytes) -> int | object | None:
+    """The tweet id of a v1.1 status payload (None: it has none, as :func:`extract_tweet_id` says)
+    or :data:`DECLINED` for other shapes. Used by the producer to key records without parsing the
+    whole payload; a payload that is not UTF-8 may still get its key (ingest dead-letters it)."""
+    try:
+        probe = _KEY_DECODER.decode(payload)
+    except msgspec.DecodeError:
+        return DECLINED
+    if probe.data is not _UNSET or probe.kind is not _UNSET or probe.content is not _UNSET:
+        return DECLINED
+    return _opt_int(probe.id_str or probe.id)
+
+
 #: ``\\uD800``-``\\uDFFF``: a surrogate escape, paired or lone (the reference path sorts them out).
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -215,4 +245,4 @@ def normalize_v1_fast(payload: bytes) -> Tweet | None:
     )
 
 
-__all__ = ["normalize_v1_fast"]
+__all__ = ["DECLINED", "normalize_v1_fast", "v1_tweet_id"]

@@ -364,7 +364,8 @@ class DashboardStore:
         return {"name": self.settings.model.name, "production": production, "versions": versions}
 
     def kafka_lag(self) -> list[dict[str, Any]]:
-        """Consumer lag on tweets.raw: the worker's consumer group, and ingest's / classify's Spark checkpoints."""
+        """Consumer lag on tweets.raw: the worker's and the Kafka ingest engine's consumer groups, and
+        ingest's / classify's Spark checkpoints."""
 
         def make():
             if self._admin is None:
@@ -444,18 +445,23 @@ def kafka_lag(settings: Settings, admin=None) -> list[dict[str, Any]]:
     consumers: list[tuple[str, str, dict[str, dict[int, int]]]] = []
     try:
         admin = admin or AdminClient({"bootstrap.servers": settings.kafka.bootstrap, "socket.timeout.ms": 3000})
-        group = settings.classify.group_id
-        positions: dict[str, dict[int, int]] = {}
-        # Only for a group that exists: confluent-kafka 2.16.1 crashed the process (SIGSEGV) asking for the
+        # Only groups that exist: confluent-kafka 2.16.1 crashed the process (SIGSEGV) asking for the
         # offsets of an unknown group from a thread-pool thread (reproduced; see docs/architecture.md).
         known = {g.group_id for g in admin.list_consumer_groups(request_timeout=3).result().valid}
-        if group in known:
+        ingest_prefix = f"{settings.ingest.group_prefix}-"
+        groups = [(f"worker group {settings.classify.group_id}", settings.classify.group_id)] + [
+            (f"ingest {g.removeprefix(ingest_prefix)}", g) for g in sorted(known) if g.startswith(ingest_prefix)
+        ]
+        for name, group in groups:
+            if group not in known:
+                continue
+            positions: dict[str, dict[int, int]] = {}
             res = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=3)[group]
             for tp in res.result().topic_partitions or []:
                 if tp.offset >= 0:
                     positions.setdefault(tp.topic, {})[tp.partition] = tp.offset
-        if positions:
-            consumers.append((f"worker group {group}", "consumer group", positions))
+            if positions:
+                consumers.append((name, "consumer group", positions))
         root = settings.state.root / "checkpoints"
         for stage in ("ingest", "classify"):
             base = root / stage
