@@ -204,12 +204,15 @@ def test_producer_keys_agree_on_every_fixture_line_and_synthetic_record():
     lines += [b"[1, 2]", b"not json", b'{"id": 1.5}', b'{"id": "12"}', b'{"id_str": "", "id": 7}', b"{}"]
     for ln in lines:
         try:
-            ln.decode()
-        except UnicodeDecodeError:
+            orjson.loads(ln)
+        except orjson.JSONDecodeError:  # broken payloads: see the next test
             continue
         assert extract_tweet_id(ln) == _reference_key(ln), ln[:120]
 
 
-def test_a_payload_that_is_not_utf8_keeps_its_key():
-    # the probe skips the text unread; the record is a dead letter at ingest either way
+def test_a_payload_broken_past_its_ids_keeps_its_key():
+    # the key is read from the payload's head; the record is a dead letter at ingest either way
     assert extract_tweet_id(b'{"id_str": "12", "text": "caf\xe9"}') == 12
+    head = b'{"created_at": "Fri Apr 10 06:00:04 +0000 2020", "id": 125, "id_str": "125", "text": "cut'
+    assert extract_tweet_id(head) == 125
+    assert extract_tweet_id(b'{"created_at": "x", "id": 7, "id_str": "8"}') == 8  # id_str first, as ever

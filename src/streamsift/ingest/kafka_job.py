@@ -240,7 +240,7 @@ def _consume(
                 idle_polls += 1
                 if unconfirmed:
                     _commit(consumer, unconfirmed, [])
-                if targets is not None and idle_polls >= 3 and group_reached(consumer, topic, targets):
+                if targets is not None and group_reached(consumer, topic, targets):
                     break
                 continue
             idle_polls = 0

@@ -116,10 +116,20 @@ _KEY_DECODER = msgspec.json.Decoder(_KeyProbe)
 DECLINED = object()
 
 
+#: How the X API starts every v1.1 status: ``{"created_at": "…", "id": N, "id_str": "N", …``. When a
+#: payload starts so, these are members of the top-level object: its id is read without parsing on.
+_V1_HEAD = re.compile(rb'\{\s*"created_at"\s*:\s*"[^"\\]*"\s*,\s*"id"\s*:\s*\d+\s*,\s*"id_str"\s*:\s*"(\d+)"')
+
+
 def v1_tweet_id(payload: bytes) -> int | object | None:
     """The tweet id of a v1.1 status payload (None: it has none, as :func:`extract_tweet_id` says)
     or :data:`DECLINED` for other shapes. Used by the producer to key records without parsing the
-    whole payload; a payload that is not UTF-8 may still get its key (ingest dead-letters it)."""
+    whole payload: a status as the API delivers it is keyed from its first 100 bytes, anything else
+    from a schema probe of its ids. A payload broken further on (not UTF-8, not JSON) may still get
+    its key; ingest dead-letters it either way."""
+    head = _V1_HEAD.match(payload)
+    if head is not None:
+        return _opt_int(head.group(1).decode())
     try:
         probe = _KEY_DECODER.decode(payload)
     except msgspec.DecodeError:
