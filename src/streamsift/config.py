@@ -330,8 +330,8 @@ class IngestSettings(_Section):
     """``streamsift ingest``: Kafka into the raw table, by Spark Structured Streaming or a consumer group."""
 
     #: ``spark``: Spark Structured Streaming (runs on a cluster too). ``kafka``: a Kafka consumer group
-    #: of ``workers`` processes, no JVM — the same sink, ~2× the throughput on one machine
-    #: (docs/benchmarks.md). Both write exactly once.
+    #: of ``workers`` processes, no JVM — the same sink; on one machine a steady stream lands ~1.4×
+    #: faster with half the lag (docs/benchmarks.md). Both write exactly once.
     engine: Literal["spark", "kafka"] = "spark"
     #: Kafka engine: consumer processes (0: one per CPU core). More than the topic's partitions idle.
     workers: int = Field(default=0, ge=0)

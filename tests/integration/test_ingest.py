@@ -113,7 +113,7 @@ def test_kafka_engine_lands_exactly_once_and_a_replay_doubles_nothing(infra_sett
 
 
 def test_a_raw_table_made_before_keeps_its_jsonb_column(infra_settings, table_version):
-    """Raw tables made before 0.15 hold ``raw`` as jsonb: the sink sends that type, not json."""
+    """Raw tables made by earlier versions hold ``raw`` as jsonb: the sink sends that type, not json."""
     table = raw_table("raw_tweet_dataset", table_version)
     items = list(generate(300, seed=5, malformed_share=0.05))
     valid, malformed, _ = _expected(items)

@@ -231,19 +231,24 @@ class RawTweetSink:
         result = WriteResult()
         with conn.transaction(), conn.cursor() as cur:
             _fast_dumpers(cur)
+            fresh_ids: set[int] = set()
             if rows.tweets:
                 fresh = self._unseen(cur, rows.tweets)
+                fresh_ids = {r[0] for r in fresh}
                 result.inserted = _copy_idempotent(
                     cur, self.table, RAW_COLUMNS, self._column_types(cur), fresh, conflict="(tweet_id)"
                 )
                 result.duplicates = len(rows.tweets) - result.inserted
-            if rows.urls:
+            # A stored tweet's links were stored with it: only new tweets' links are written (so a
+            # duplicate in the batch does not send every link through the ON CONFLICT path).
+            urls = [u for u in rows.urls if u[0] in fresh_ids]
+            if urls:
                 result.urls = _copy_idempotent(
                     cur,
                     "tweet_urls",
                     URL_COLUMNS,
                     URL_TYPES,
-                    _unique(rows.urls, key=lambda u: u[:3:2]),
+                    _unique(urls, key=lambda u: u[:3:2]),
                     conflict="(tweet_id, expanded_url)",
                 )
             if rows.dead:
@@ -257,7 +262,7 @@ class RawTweetSink:
         return result
 
     def _column_types(self, cur: psycopg.Cursor) -> tuple[str, ...]:
-        """:data:`RAW_TYPES`, with ``raw`` as the table has it: ``json`` since 0.15, ``jsonb`` in a
+        """:data:`RAW_TYPES`, with ``raw`` as the table has it: ``json`` now, ``jsonb`` in a
         table made before (binary COPY must send each column in its own type's format)."""
         if self._raw_types is None:
             row = cur.execute(
