@@ -7,8 +7,10 @@ idempotent writes absorb the replay: the same exactly-once effect as the Spark e
 ``ingest.workers`` processes (default: one per core) share the topic's partitions in the consumer
 group ``<ingest.group_prefix>-<raw table>``, so the group's offsets are this table's progress.
 
-On one machine it beats the Spark engine because it skips the JVM's read-and-ship to Python; on a
-cluster, Spark spreads the work (docs/benchmarks.md, "Ingest hot path").
+It skips the JVM's read-and-ship to Python: on one machine a steady stream lands ~1.4× faster than
+with the Spark engine, at half the lag. A large backlog still goes faster through Spark (here each
+worker has one batch in flight, and a run starts processes and joins a group first), and on a cluster
+Spark spreads the work (docs/benchmarks.md, "Ingest hot path").
 """
 
 from __future__ import annotations
