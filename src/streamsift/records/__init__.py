@@ -489,12 +489,16 @@ def normalize(d: Any) -> Tweet:
     return _guarded(normalize_v2 if is_v2(d) else normalize_v1, d)
 
 
+#: What a normaliser raises on a shape nobody foresaw (a dead letter, never a crash).
+_UNFORESEEN = (AttributeError, TypeError, KeyError, ValueError, IndexError, OverflowError)
+
+
 def _guarded(fn, d: dict[str, Any]) -> Tweet:
     try:
         return fn(d)
     except MalformedRecord:
         raise
-    except (AttributeError, TypeError, KeyError, ValueError, IndexError, OverflowError) as exc:
+    except _UNFORESEEN as exc:
         # shapes we did not foresee
         raise MalformedRecord(f"unexpected structure: {type(exc).__name__}: {exc}"[:300]) from exc
 
@@ -550,7 +554,7 @@ def parse_payload(payload: bytes | str | None) -> tuple[Tweet, bytes]:
         if data.isascii() or _is_utf8(data):
             try:
                 tweet = normalize_v1_fast(data)
-            except (MalformedRecord, AttributeError, TypeError, KeyError, ValueError, IndexError, OverflowError):
+            except (MalformedRecord, *_UNFORESEEN):
                 tweet = None  # the reference path below gives the verdict and its reason
             if tweet is not None:
                 return tweet, data if b"\\u0000" not in data else _jsonb_safe(data.decode()).encode()
