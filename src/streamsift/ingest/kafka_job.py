@@ -212,6 +212,9 @@ def _consume(
             "partition.assignment.strategy": "cooperative-sticky",
             # a worker killed without leaving holds its partitions until this passes (default 45 s)
             "session.timeout.ms": 10_000,
+            # members learn of a rebalance from a heartbeat's answer: at the default 3 s, a worker that
+            # joined a moment after the others waited ~6 s (two rounds) for its partitions
+            "heartbeat.interval.ms": 500,
             "logger": kafka_logger("ingest.consumer"),
         }
     )

@@ -23,10 +23,16 @@ from psycopg import sql
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
-from streamsift.records import MalformedRecord, clean_text, parse_payload
+from streamsift.records import _UNFORESEEN, MalformedRecord, clean_text, parse_payload
 from streamsift.store.retry import ConnectionHolder, write_with_retry
 from streamsift.store.schema import RAW_COLUMNS, RAW_TYPES, URL_COLUMNS, URL_TYPES
 from streamsift.store.tables import validate_identifier
+
+try:  # the compiled hot path (setup.py); without a C compiler, the Python path alone
+    from streamsift.ingest._copy_native import copy_data as _native_copy_data
+    from streamsift.records._v1_native import v1_row as _native_v1_row
+except ImportError:
+    _native_copy_data = _native_v1_row = None
 
 log = logging.getLogger(__name__)
 
@@ -143,15 +149,69 @@ class _JsonbBytesDumper(Dumper):
         return b"\x01" + obj
 
 
+#: The compiled encoder's code of each column type (``ingest/_copy_native.pyx``).
+COPY_CODES = {
+    "int8": "q",
+    "int4": "i",
+    "bool": "b",
+    "text": "t",
+    "text[]": "T",
+    "json": "j",
+    "jsonb": "J",
+    "timestamptz": "z",
+}
+
+
+def _copy_rows(cur: psycopg.Cursor, statement: sql.Composable, types: tuple[str, ...], rows: list[Any]) -> None:
+    """COPY ``rows``: the whole stream from one compiled call when it is built, else — or for a
+    value it does not foresee — formatted by psycopg row by row (the same bytes: a unit test)."""
+    if _native_copy_data is not None:
+        try:
+            data = _native_copy_data(rows, "".join(COPY_CODES[t] for t in types))
+        except (TypeError, OverflowError, ValueError, KeyError):
+            data = None
+        if data is not None:
+            with cur.copy(statement) as cp:
+                cp.write(data)
+            return
+    with cur.copy(statement) as cp:
+        cp.set_types(list(types))
+        for r in rows:
+            cp.write_row(r)
+
+
 def _fast_dumpers(cur: psycopg.Cursor) -> None:
     for dumper in (_TextArrayDumper, _JsonBytesDumper, _JsonbBytesDumper):
         cur.adapters.register_dumper(None, dumper)
 
 
-def rows_from_messages(messages: Iterable[KafkaMessage]) -> BatchRows:
-    """Normalise each message; valid tweets become raw + URL rows, the rest dead letters."""
+def native_available() -> bool:
+    """Whether the compiled hot path (``records/_v1_native.pyx``, ``ingest/_copy_native.pyx``) was
+    built with this install."""
+    return _native_v1_row is not None and _native_copy_data is not None
+
+
+def rows_from_messages(messages: Iterable[KafkaMessage], *, native: bool = True) -> BatchRows:
+    """Normalise each message; valid tweets become raw + URL rows, the rest dead letters.
+
+    An ordinary v1.1 status goes through the compiled path when it is built (``native``); it
+    declines anything else, which the Python path below takes — with the same result, field by field
+    (``tests/unit/test_records_native.py``).
+    """
     out = BatchRows()
+    v1_row = _native_v1_row if native else None
     for m in messages:
+        if v1_row is not None and type(m.value) is bytes:
+            try:
+                hit = v1_row(m.value, m.topic, m.partition, m.offset, m.timestamp)
+            except _UNFORESEEN:
+                hit = None  # the Python path gives the verdict
+            if hit is not None:
+                row, links = hit
+                out.tweets.append(row)
+                tweet_id = row[0]
+                out.urls.extend([(tweet_id, short, expanded, domain) for short, expanded, domain in links])
+                continue
         try:
             t, raw = parse_payload(m.value)
         except MalformedRecord as exc:
@@ -317,10 +377,8 @@ def _copy_idempotent(
     cols = sql.SQL(", ").join(map(sql.Identifier, columns))
     try:
         copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(ident, cols)
-        with cur.connection.transaction(), cur.copy(copy) as cp:  # the transaction is a savepoint
-            cp.set_types(list(types))
-            for r in rows:
-                cp.write_row(r)
+        with cur.connection.transaction():  # a savepoint
+            _copy_rows(cur, copy, types, rows)
         return len(rows)
     except psycopg.errors.UniqueViolation:
         log.info("rows already in %s: inserting %d rows with ON CONFLICT DO NOTHING", table, len(rows))
@@ -330,10 +388,7 @@ def _copy_idempotent(
             tmp, ident
         )
     )
-    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(tmp, cols)) as cp:
-        cp.set_types(list(types))
-        for r in rows:
-            cp.write_row(r)
+    _copy_rows(cur, sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(tmp, cols), types, rows)
     cur.execute(
         sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT {} DO NOTHING").format(
             ident, cols, cols, tmp, sql.SQL(conflict)
@@ -351,4 +406,4 @@ def utc(ts: Any) -> datetime | None:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
-__all__ = ["IngestStats", "KafkaMessage", "RawTweetSink", "WriteResult", "rows_from_messages"]
+__all__ = ["IngestStats", "KafkaMessage", "RawTweetSink", "WriteResult", "native_available", "rows_from_messages"]

@@ -52,13 +52,13 @@ class _Mention(msgspec.Struct, gc=False):
     screen_name: str | None = None
 
 
-class _Entities(msgspec.Struct):
+class _Entities(msgspec.Struct, gc=False):
     hashtags: list[_Hashtag] | None = None
     urls: list[_UrlEntity] | None = None
     user_mentions: list[_Mention] | None = None
 
 
-class _Extended(msgspec.Struct):
+class _Extended(msgspec.Struct, gc=False):
     full_text: str | None = None
     entities: _Entities | None = None
 
@@ -72,7 +72,7 @@ class _User(msgspec.Struct, gc=False):
     verified: bool | None = None
 
 
-class _Status(msgspec.Struct):
+class _Status(msgspec.Struct, gc=False):
     id: int | None = None
     id_str: str | None = None
     text: str | None = None
