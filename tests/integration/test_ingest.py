@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import psycopg
 import pytest
 from psycopg import sql
 
@@ -134,6 +135,59 @@ def test_a_raw_table_made_before_keeps_its_jsonb_column(infra_settings, table_ve
             ).format(sql.Identifier(table))
         ).fetchall()
     assert kinds == [("jsonb", len(valid))]
+
+
+def _raw_storage_of(conn, table: str) -> tuple[str, str, list[str] | None]:
+    """(attstorage, attcompression, reloptions) of ``raw``: 'e' external, 'x' extended; 'l', 'p', ''."""
+    return conn.execute(
+        "SELECT a.attstorage::text, a.attcompression::text, c.reloptions FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid WHERE a.attrelid = to_regclass(%s) AND a.attname = 'raw'",
+        (table,),
+    ).fetchone()
+
+
+def _server_has_lz4(conn) -> bool:
+    try:
+        with conn.transaction():
+            conn.execute("CREATE TEMP TABLE _lz4_probe (t text COMPRESSION lz4)")
+            conn.execute("DROP TABLE _lz4_probe")
+        return True
+    except psycopg.errors.FeatureNotSupported:
+        return False
+
+
+@pytest.mark.parametrize("setting", ["auto", "lz4", "pglz", "none"])
+def test_raw_compression_applies_to_new_tables_only(infra_settings, table_version, setting):
+    table = raw_table("raw_tweet_dataset", table_version)
+    with connect(infra_settings.postgres) as conn:
+        lz4 = _server_has_lz4(conn)
+        if setting == "lz4" and not lz4:
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                ensure_ingest_schema(conn, table, setting)
+            return
+        ensure_ingest_schema(conn, table, setting)
+        applied = "lz4" if setting == "auto" and lz4 else "none" if setting == "auto" else setting
+        expected = {
+            "lz4": ("x", "l", None),
+            "pglz": ("x", "p", None),
+            "none": ("e", "", ["toast_tuple_target=8160"]),
+        }[applied]
+        assert _raw_storage_of(conn, table) == expected
+        ensure_ingest_schema(conn, table, "pglz" if applied != "pglz" else "none")  # made before: kept
+        assert _raw_storage_of(conn, table) == expected
+    sink = RawTweetSink(connect_kwargs(infra_settings.postgres), table)
+    items = list(generate(200, seed=9))
+    try:
+        sink.write([KafkaMessage(i.record.payload, f"storage.{table}", 0, k) for k, i in enumerate(items)])
+    finally:
+        sink.close()
+    with connect(infra_settings.postgres) as conn:  # the JSON reads back whole, however stored
+        n, ok = conn.execute(
+            sql.SQL(
+                "SELECT count(*), count(*) FILTER (WHERE raw::jsonb ? 'id_str' OR raw::jsonb ? 'data') FROM {}"
+            ).format(sql.Identifier(table))
+        ).fetchone()
+    assert n > 150 and ok == n
 
 
 def test_cli_replay_then_ingest(infra_settings, tmp_path):

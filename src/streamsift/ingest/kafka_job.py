@@ -59,7 +59,7 @@ def run_ingest_kafka(
     table = table or raw_table(settings.dataset.prefix, settings.dataset.version)
     topic = topic or settings.kafka.topic_raw
     with connect(settings.postgres) as conn:
-        ensure_ingest_schema(conn, table)
+        ensure_ingest_schema(conn, table, settings.ingest.raw_compression)
     n = workers or settings.ingest.workers or os.cpu_count() or 1
     log.info("ingesting %s → %s with %d Kafka consumer(s) (group %s)", topic, table, n, group_id(settings, table))
     start = time.perf_counter()

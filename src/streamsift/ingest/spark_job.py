@@ -101,7 +101,7 @@ def run_ingest(
 
     table = table or raw_table(settings.dataset.prefix, settings.dataset.version)
     with connect(settings.postgres) as conn:
-        ensure_ingest_schema(conn, table)
+        ensure_ingest_schema(conn, table, settings.ingest.raw_compression)
     spark = spark or get_spark(settings, app_name="streamsift-ingest")
     kwargs = connect_kwargs(settings.postgres)
     writer = _partition_writer(kwargs, table, settings.ingest.sink_retry_s)

@@ -141,13 +141,20 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 """
 
 
-def ensure_ingest_schema(conn: psycopg.Connection, raw_table: str) -> None:
-    """Create the raw table, ``tweet_urls`` and ``dead_letters`` if missing (one transaction)."""
+def ensure_ingest_schema(conn: psycopg.Connection, raw_table: str, raw_compression: str = "auto") -> None:
+    """Create the raw table, ``tweet_urls`` and ``dead_letters`` if missing (one transaction).
+
+    A new raw table stores ``raw`` as ``raw_compression`` says (``ingest.raw_compression``); a table
+    made before keeps what it has.
+    """
     table = sql.Identifier(validate_identifier(raw_table))
     with conn.transaction():
         # Concurrent first runs must not race on CREATE TABLE IF NOT EXISTS.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('streamsift.schema'))")
+        new = conn.execute("SELECT to_regclass(%s) IS NULL", (table.as_string(conn),)).fetchone()[0]
         conn.execute(sql.SQL(_RAW_DDL).format(table=table))
+        if new:
+            _raw_storage(conn, table, raw_compression)
         current = conn.execute(
             "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = 'post_cid' AND NOT attisdropped",
             (sql.Identifier(raw_table).as_string(conn),),
@@ -162,6 +169,33 @@ def ensure_ingest_schema(conn: psycopg.Connection, raw_table: str) -> None:
         for stmt in _TWEET_URLS_DDL.split(";"):
             conn.execute(stmt)
         conn.execute(_DEAD_LETTERS_DDL)
+
+
+def _raw_storage(conn: psycopg.Connection, table: sql.Identifier, compression: str) -> str:
+    """How PostgreSQL stores ``raw`` (a tweet's JSON, 1-10 KB; nothing in streamsift reads it back):
+
+    * ``lz4``: compressed with lz4 (PostgreSQL ≥ 14 built with it; most packaged servers are);
+    * ``pglz``: PostgreSQL's own compression — the smallest, and most of ingest's database time on
+      real-size tweets (~100 µs of CPU per 6 KB tweet: docs/benchmarks.md, "Ingest hot path");
+    * ``none``: not compressed, kept in the row up to 8 KB (``toast_tuple_target``), out of line
+      above — ~2.5× the disk of ``pglz`` for the raw JSON;
+    * ``auto``: ``lz4`` where the server has it, else ``none``.
+
+    Returns what was applied."""
+    if compression in ("auto", "lz4"):
+        try:
+            with conn.transaction():  # a savepoint: a server without lz4 refuses it
+                conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN raw SET COMPRESSION lz4").format(table))
+            return "lz4"
+        except psycopg.errors.FeatureNotSupported:
+            if compression == "lz4":
+                raise
+    if compression == "pglz":
+        conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN raw SET COMPRESSION pglz").format(table))
+        return "pglz"
+    conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN raw SET STORAGE EXTERNAL").format(table))
+    conn.execute(sql.SQL("ALTER TABLE {} SET (toast_tuple_target = 8160)").format(table))
+    return "none"
 
 
 _ANNOTATION_DDL = """
