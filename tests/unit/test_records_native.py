@@ -13,9 +13,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from streamsift.records._v1_native import escapes_ok, v1_row
 
 from streamsift.ingest.sink import KafkaMessage, native_available, rows_from_messages
-from streamsift.records._v1_native import escapes_ok, v1_row
 from streamsift.sources.synthetic import generate
 from tests.unit.test_records_fast import EDGE_CASES, _corpus_lines, _real_corpora, _status
 
@@ -94,7 +94,11 @@ _TAKEN = {
         )
     ),
     "same link twice": orjson.dumps(
-        _status(entities={"urls": [{"url": "a", "expanded_url": "https://x.y"}, {"url": "b", "expanded_url": "https://x.y"}]})
+        _status(
+            entities={
+                "urls": [{"url": "a", "expanded_url": "https://x.y"}, {"url": "b", "expanded_url": "https://x.y"}]
+            }
+        )
     ),
     "odd ids elsewhere": orjson.dumps(
         _status(

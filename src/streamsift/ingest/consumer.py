@@ -28,7 +28,15 @@ def message_time(timestamp: tuple[int, int]) -> datetime | None:
 
 def kafka_messages(msgs: list[Any]) -> list[KafkaMessage]:
     """confluent-kafka messages (errors already dropped) as the sinks' :class:`KafkaMessage`."""
-    return [KafkaMessage(m.value(), m.topic(), m.partition(), m.offset(), message_time(m.timestamp())) for m in msgs]
+    out = []
+    last: tuple[int, int] | None = None
+    when = None
+    for m in msgs:
+        ts = m.timestamp()
+        if ts != last:  # a producer's batch shares its milliseconds: one datetime for each
+            last, when = ts, message_time(ts)
+        out.append(KafkaMessage(m.value(), m.topic(), m.partition(), m.offset(), when))
+    return out
 
 
 def batch_ends(msgs: list[Any]) -> list[Any]:

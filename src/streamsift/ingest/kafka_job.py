@@ -22,13 +22,14 @@ import queue
 import signal
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 from streamsift.config import Settings
 from streamsift.errors import StreamsiftError
 from streamsift.ingest.consumer import batch_ends, end_offsets, group_reached, kafka_logger, kafka_messages
-from streamsift.ingest.sink import IngestStats, RawTweetSink, WriteResult
+from streamsift.ingest.sink import IngestStats, RawTweetSink, WriteResult, rows_from_messages
 from streamsift.store.connection import connect, connect_kwargs
 from streamsift.store.schema import ensure_ingest_schema
 from streamsift.store.tables import raw_table
@@ -220,12 +221,35 @@ def _consume(
     )
     sink = RawTweetSink(connect_kwargs(settings.postgres), table, retry_window_s=ing.sink_retry_s)
     stats = IngestStats(totals=WriteResult())
-    idle_polls = 0
     # --until-idle reads what the topic holds now (as Spark's availableNow): done when the group has
     # committed every partition up to these offsets. Committed offsets only ever cover written
     # records, so no worker can stop early while something is left for another one.
     targets: dict[int, int] | None = None
     unconfirmed: dict[int, Any] = {}  # partition → offsets written but whose commit failed
+    # One batch is written (a thread: psycopg waits on PostgreSQL without the GIL) while the next one is
+    # read and normalised; its offsets are committed here once its transaction is.
+    writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-writer")
+    in_flight: tuple[Future[WriteResult], list[Any]] | None = None
+
+    def settle() -> None:
+        nonlocal in_flight
+        if in_flight is None:
+            return
+        future, ends = in_flight
+        in_flight = None
+        result = future.result()  # the writer's error, if any, is raised here
+        _commit(consumer, unconfirmed, ends)
+        stats.batches += 1
+        assert stats.totals is not None
+        stats.totals += result
+        log.debug(
+            "batch: %d messages → %d new tweets, %d duplicates, %d dead letters",
+            result.messages,
+            result.inserted,
+            result.duplicates,
+            result.dead_letters,
+        )
+
     try:
         if until_idle:
             targets = end_offsets(consumer, topic)
@@ -237,31 +261,25 @@ def _consume(
                 log.warning("the ingest parent process is gone: stopping")
                 break
             msgs = consumer.consume(ing.batch_size, timeout=0.5)
-            for m in msgs:
-                if m.error() is not None:
+            failed = [m for m in msgs if m.error() is not None]
+            if failed:
+                for m in failed:
                     log.warning("Kafka: %s", m.error().str())
-            msgs = [m for m in msgs if m.error() is None]
+                msgs = [m for m in msgs if m.error() is None]
             if not msgs:
-                idle_polls += 1
+                settle()
                 if unconfirmed:
                     _commit(consumer, unconfirmed, [])
                 if targets is not None and group_reached(consumer, topic, targets):
                     break
                 continue
-            idle_polls = 0
-            result = sink.write(kafka_messages(msgs))
-            _commit(consumer, unconfirmed, batch_ends(msgs))
-            stats.batches += 1
-            assert stats.totals is not None
-            stats.totals += result
-            log.debug(
-                "batch: %d messages → %d new tweets, %d duplicates, %d dead letters",
-                result.messages,
-                result.inserted,
-                result.duplicates,
-                result.dead_letters,
-            )
+            rows = rows_from_messages(kafka_messages(msgs))
+            ends = batch_ends(msgs)
+            settle()
+            in_flight = (writer.submit(sink.write_rows, rows, len(msgs)), ends)
+        settle()  # stopped: the batch being written is finished and committed
     finally:
+        writer.shutdown(wait=True)  # after an error, a write still running ends first (not committed)
         consumer.close()  # leaves the group: its partitions move to the other workers at once
         sink.close()
     return stats

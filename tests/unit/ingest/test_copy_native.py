@@ -23,12 +23,21 @@ from streamsift.sources.synthetic import generate
 from streamsift.store.schema import RAW_TYPES, URL_TYPES
 
 
-
 def test_the_compiled_hot_path_is_built():
     """This suite runs where setup.py could compile it (make setup); a user's install may not."""
     assert native_available()
 
-_OIDS = {"int8": 20, "int4": 23, "bool": 16, "text": 25, "text[]": 1009, "json": 114, "jsonb": 3802, "timestamptz": 1184}
+
+_OIDS = {
+    "int8": 20,
+    "int4": 23,
+    "bool": 16,
+    "text": 25,
+    "text[]": 1009,
+    "json": 114,
+    "jsonb": 3802,
+    "timestamptz": 1184,
+}
 
 
 def psycopg_copy(rows: list[tuple], types: tuple[str, ...]) -> bytes:
@@ -61,14 +70,34 @@ def test_raw_rows_of_a_synthetic_stream(raw_type: str):
     assert native_copy(rows, types) == psycopg_copy(rows, types)
 
 
+_MAX_TIME = datetime.max.replace(tzinfo=UTC)
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def test_edge_values():
     types = ("int8", "int4", "bool", "text", "text[]", "json", "timestamptz")
     rows = [
-        (2**63 - 1, 2**31 - 1, True, "é – 😀 \\ \t\n", ["a", "", "😀"], b'{"a": "\\u00e9"}', datetime.max.replace(tzinfo=UTC)),
+        (
+            2**63 - 1,
+            2**31 - 1,
+            True,
+            "é – 😀 \\ \t\n",
+            ["a", "", "😀"],
+            b'{"a": "\\u00e9"}',
+            datetime.max.replace(tzinfo=UTC),
+        ),
         (-(2**63), -(2**31), False, "", [], b"[]", datetime(1, 1, 1, tzinfo=UTC)),
         (None, None, None, None, None, None, None),
         (1, 0, True, "x", ("tuple", "too"), b"1", datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
-        (0, 1, False, "y" * 100_000, ["z" * 70_000] * 3, b'"' + b"q" * 100_000 + b'"', datetime(2000, 1, 1, tzinfo=UTC)),
+        (
+            0,
+            1,
+            False,
+            "y" * 100_000,
+            ["z" * 70_000] * 3,
+            b'"' + b"q" * 100_000 + b'"',
+            datetime(2000, 1, 1, tzinfo=UTC),
+        ),
         (5, 5, True, "leap", ["x"], b"{}", datetime(2024, 2, 29, 12, 0, 0, 1, tzinfo=UTC)),
     ]
     assert native_copy(rows, types) == psycopg_copy(rows, types)
