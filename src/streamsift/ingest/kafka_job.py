@@ -253,7 +253,9 @@ def _consume(
     try:
         if until_idle:
             targets = end_offsets(consumer, topic)
-        consumer.subscribe([topic])
+        # Partitions about to move to another worker: what was read from them is written and committed
+        # first, so the new owner does not read it again (a replay the sink would absorb, at a cost).
+        consumer.subscribe([topic], on_revoke=lambda _consumer, _partitions: settle())
         while not stop.is_set():
             if deadline is not None and time.monotonic() > deadline:
                 break
