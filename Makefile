@@ -11,7 +11,8 @@ DEP    := org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependenci
 ## setup: virtualenv in .venv with pinned packages + the Kafka/Spark jars resolved by Maven
 setup: $(VENV)/.installed $(JARS)/.resolved
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+# setup.py and the .pyx files: pip builds the compiled ingest hot path (Cython) into src/ with the package
+$(VENV)/.installed: requirements.lock pyproject.toml setup.py $(wildcard src/streamsift/*/*.pyx)
 	@command -v java >/dev/null || { echo "Java 17 is required (apt-get install openjdk-17-jdk-headless)"; exit 1; }
 	@command -v mvn >/dev/null || { echo "Maven is required (apt-get install maven)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,4 +65,4 @@ lock:
 	rm requirements.lock.new
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache src/streamsift/*/_*_native.c src/streamsift/*/*.so

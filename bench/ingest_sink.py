@@ -3,10 +3,12 @@
 For synthetic (~1.3 KB) and real-size (~6.4 KB, see ``payloads.py``) v1.1 payloads, on one core:
 
 * ``orjson_loads``: parsing alone (the floor of any Python normaliser);
-* ``normalise``: :func:`streamsift.ingest.sink.rows_from_messages` (parse, normalise, row tuples);
+* ``normalise``: :func:`streamsift.ingest.sink.rows_from_messages` (parse, normalise, row tuples), with
+  the compiled path and (``normalise_python_path``) without it;
 * ``sink_write``: :meth:`RawTweetSink.write` into a real PostgreSQL (normalise + dedup probe + COPY of
   the raw table, ``tweet_urls`` and dead letters, one transaction per batch), on a fresh table each
-  time, for ``raw`` as ``json`` (streamsift's column since 0.15) and as ``jsonb`` (before).
+  time, for ``raw`` as ``json`` stored as ``ingest.raw_compression=auto`` says and with pglz, and as
+  ``jsonb`` (before).
 
 ``--profile`` adds the top functions of a cProfile run of ``normalise`` on the real-size payloads.
 
@@ -33,7 +35,7 @@ from payloads import real_size_payloads
 from streamsift.config import load_settings
 from streamsift.infra.postgres import PostgresServer
 from streamsift.infra.process import free_port
-from streamsift.ingest.sink import KafkaMessage, RawTweetSink, rows_from_messages
+from streamsift.ingest.sink import KafkaMessage, RawTweetSink, native_available, rows_from_messages
 from streamsift.sources.synthetic import generate
 from streamsift.store.connection import connect, connect_kwargs
 from streamsift.store.schema import ensure_ingest_schema
@@ -65,25 +67,28 @@ def bench_python(payloads: list[bytes], repeat: int) -> dict:
     n, mb = len(payloads), sum(map(len, payloads)) / 1e6
     parse, _ = best_of(repeat, lambda: [_loads(p) for p in payloads])
     norm, runs = best_of(repeat, lambda: rows_from_messages(msgs))
+    python, _ = best_of(repeat, lambda: rows_from_messages(msgs, native=False))
     return {
         "messages": n,
         "avg_bytes": round(mb * 1e6 / n),
         "orjson_loads_msg_per_s": round(n / parse),
+        "compiled_path_built": native_available(),
         "normalise_msg_per_s": round(n / norm),
         "normalise_mb_per_s": round(mb / norm, 1),
         "normalise_runs_s": [round(t, 3) for t in runs],
+        "normalise_python_path_msg_per_s": round(n / python),
     }
 
 
-def bench_sink(settings, payloads: list[bytes], batch: int, repeat: int, raw_type: str) -> dict:
+def bench_sink(settings, payloads: list[bytes], batch: int, repeat: int, raw_type: str, compression: str) -> dict:
     msgs = messages(payloads)
     kwargs = connect_kwargs(settings.postgres)
     rates = []
     for r in range(repeat):
-        table = f"bench_sink_{raw_type}_{r}"
+        table = f"bench_sink_{raw_type}_{compression}_{r}"
         with connect(settings.postgres) as conn:
             conn.execute("DROP TABLE IF EXISTS tweet_urls, dead_letters")
-            ensure_ingest_schema(conn, table)
+            ensure_ingest_schema(conn, table, compression)
             if raw_type == "jsonb":
                 conn.execute(f"ALTER TABLE {table} ALTER COLUMN raw TYPE jsonb USING raw::jsonb")
         sink = RawTweetSink(kwargs, table)
@@ -94,6 +99,7 @@ def bench_sink(settings, payloads: list[bytes], batch: int, repeat: int, raw_typ
         sink.close()
     return {
         "raw_type": raw_type,
+        "raw_compression": compression,
         "msg_per_s_median": round(statistics.median(rates)),
         "runs": [round(x) for x in rates],
     }
@@ -130,7 +136,10 @@ def main() -> None:
             pg.start()
             try:
                 result["sink"] = {
-                    kind: [bench_sink(settings, p, args.batch, args.repeat, t) for t in ("json", "jsonb")]
+                    kind: [
+                        bench_sink(settings, p, args.batch, args.repeat, t, c)
+                        for t, c in (("json", "auto"), ("json", "pglz"), ("jsonb", "pglz"))
+                    ]
                     for kind, p in (("synthetic", synthetic), ("real_size", real))
                 }
             finally:
