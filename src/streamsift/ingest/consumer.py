@@ -86,6 +86,15 @@ def end_offsets(consumer: Any, topic: str) -> dict[int, int]:
     return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in sorted(meta.partitions)}
 
 
+def read_to(consumer: Any, targets: dict[int, int]) -> bool:
+    """This consumer has read every partition assigned to it up to ``targets`` (local positions, no
+    round trip). A partition it has not fetched from yet has no position: not read."""
+    assignment = consumer.assignment()
+    if not assignment:
+        return False
+    return all(tp.offset >= targets.get(tp.partition, 0) >= 0 for tp in consumer.position(assignment))
+
+
 def group_reached(consumer: Any, topic: str, targets: dict[int, int]) -> bool:
     """The consumer's group has committed every partition of ``topic`` up to ``targets`` (a partition
     it never committed counts from its start)."""
@@ -111,4 +120,5 @@ __all__ = [
     "kafka_logger",
     "kafka_messages",
     "message_time",
+    "read_to",
 ]

@@ -28,7 +28,14 @@ from typing import Any
 
 from streamsift.config import Settings
 from streamsift.errors import StreamsiftError
-from streamsift.ingest.consumer import batch_ends, end_offsets, group_reached, kafka_logger, kafka_messages
+from streamsift.ingest.consumer import (
+    batch_ends,
+    end_offsets,
+    group_reached,
+    kafka_logger,
+    kafka_messages,
+    read_to,
+)
 from streamsift.ingest.sink import IngestStats, RawTweetSink, WriteResult, rows_from_messages
 from streamsift.store.connection import connect, connect_kwargs
 from streamsift.store.schema import ensure_ingest_schema
@@ -230,6 +237,7 @@ def _consume(
     # read and normalised; its offsets are committed here once its transaction is.
     writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-writer")
     in_flight: tuple[Future[WriteResult], list[Any]] | None = None
+    finished_reading = False
 
     def settle() -> None:
         nonlocal in_flight
@@ -262,7 +270,9 @@ def _consume(
             if parent_pid is not None and os.getppid() != parent_pid:
                 log.warning("the ingest parent process is gone: stopping")
                 break
-            msgs = consumer.consume(ing.batch_size, timeout=0.5)
+            # once this worker has read its partitions to the targets it only waits for the others'
+            # commits: look more often
+            msgs = consumer.consume(ing.batch_size, timeout=0.1 if finished_reading else 0.5)
             failed = [m for m in msgs if m.error() is not None]
             if failed:
                 for m in failed:
@@ -279,6 +289,14 @@ def _consume(
             ends = batch_ends(msgs)
             settle()
             in_flight = (writer.submit(sink.write_rows, rows, len(msgs)), ends)
+            if targets is not None and read_to(consumer, targets):
+                # the last batch this worker owes: written and committed now, not after an empty poll
+                finished_reading = True
+                settle()
+                if unconfirmed:
+                    _commit(consumer, unconfirmed, [])
+                if group_reached(consumer, topic, targets):
+                    break
         settle()  # stopped: the batch being written is finished and committed
     finally:
         writer.shutdown(wait=True)  # after an error, a write still running ends first (not committed)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from streamsift.config import load_settings
-from streamsift.ingest.consumer import batch_ends, kafka_messages, message_time
+from streamsift.ingest.consumer import batch_ends, kafka_messages, message_time, read_to
 
 
 class _Msg:
@@ -55,3 +55,26 @@ def test_ingest_engine_setting():
     assert load_settings("/dev/null", ingest={"engine": "kafka", "workers": 3}).ingest.workers == 3
     with pytest.raises(Exception, match="engine"):
         load_settings("/dev/null", ingest={"engine": "flink"})
+
+
+class _Positions:
+    """A consumer's assignment and local positions (what :func:`read_to` reads)."""
+
+    def __init__(self, positions: dict[int, int]):
+        from confluent_kafka import TopicPartition
+
+        self._tps = [TopicPartition("tweets.raw", p, o) for p, o in positions.items()]
+
+    def assignment(self):
+        return self._tps
+
+    def position(self, _assignment):
+        return self._tps
+
+
+def test_read_to_needs_every_assigned_partition_at_its_target():
+    targets = {0: 10, 1: 20, 2: 5}
+    assert read_to(_Positions({0: 10, 1: 20}), targets)  # partition 2 belongs to another worker
+    assert not read_to(_Positions({0: 10, 1: 19}), targets)
+    assert not read_to(_Positions({0: 10, 1: -1001}), targets)  # nothing fetched yet: no position
+    assert not read_to(_Positions({}), targets)  # nothing assigned yet
