@@ -495,6 +495,19 @@ def test_raw_is_the_payload_when_nothing_needs_fixing():
     assert parse_payload(line.decode())[1] == line
 
 
+def test_raw_of_a_v2_payload_is_its_bytes_unless_jsonb_would_refuse_them():
+    line = '{"data": {"id": "7", "text": "caf\u00e9 ☕ https://t.co/x"}, "includes": {}}'.encode()
+    t, raw = parse_payload(line)
+    assert t.tweet_id == 7 and t.text.startswith("café ☕")
+    assert raw == line  # not decoded and encoded again
+    nul = b'{"data": {"id": "8", "text": "a\\u0000b"}}'
+    t, raw = parse_payload(nul)
+    assert t.text == "ab" and b"\\u0000" not in raw and json.loads(raw)["data"]["text"] == "a\ufffdb"
+    lone = b'{"data": {"id": "9", "text": "bad \\ud800"}}'
+    t, raw = parse_payload(lone)
+    assert t.text == "bad \ufffd" and b"\\ud800" not in raw
+
+
 def test_clean_text():
     assert clean_text("a\x00b\x00") == "ab"
     assert clean_text("lone \ud800 surrogate") == "lone \ufffd surrogate"

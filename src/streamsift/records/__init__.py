@@ -552,14 +552,27 @@ def parse_payload(payload: bytes | str | None) -> tuple[Tweet, bytes]:
     if not isinstance(payload, str):
         data = bytes(payload)
         if data.isascii() or _is_utf8(data):
-            try:
-                tweet = normalize_v1_fast(data)
-            except (MalformedRecord, *_UNFORESEEN):
-                tweet = None  # the reference path below gives the verdict and its reason
-            if tweet is not None:
+            tweet = None
+            # an X API v2 envelope is no v1.1 status: not decoded twice
+            if not data.startswith(_V2_ENVELOPE):
+                try:
+                    tweet = normalize_v1_fast(data)
+                except (MalformedRecord, *_UNFORESEEN):
+                    tweet = None  # the reference path below gives the verdict and its reason
+            if tweet is None:
+                try:
+                    obj = orjson.loads(data)
+                except orjson.JSONDecodeError:
+                    obj = None  # lone surrogates or invalid JSON: the reference path below
+                if obj is not None:
+                    tweet = normalize(obj)
+            if tweet is not None:  # valid UTF-8 JSON: kept as it came, unless jsonb would refuse it
                 return tweet, data if b"\\u0000" not in data else _jsonb_safe(data.decode()).encode()
     tweet, text = _parse_reference(payload)
     return tweet, text.encode()
+
+
+_V2_ENVELOPE = b'{"data":'
 
 
 def _is_utf8(data: bytes) -> bool:
