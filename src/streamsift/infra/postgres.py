@@ -175,9 +175,12 @@ class PostgresServer:
         self.log_file.touch()
         self._own(self.log_file)
         (self.data_dir / "postmaster.pid").unlink(missing_ok=True)  # stale after a crash
+        # wal_init_zero=off: a new 16 MB WAL segment is not zero-filled and fsynced first (ingest writes
+        # ~2 KB of WAL per tweet; until checkpoints recycle segments, that was a tenth of its database
+        # time). Durability is unchanged: each commit still fsyncs its WAL (PostgreSQL docs, "wal_init_zero").
         opts = (
             f"-h {s.host} -p {s.port} -k {self.socket_dir} "
-            "-c max_connections=200 -c shared_buffers=256MB -c max_wal_size=2GB "
+            "-c max_connections=200 -c shared_buffers=256MB -c max_wal_size=2GB -c wal_init_zero=off "
             "-c listen_addresses=127.0.0.1"
         )
         log.info("starting PostgreSQL on %s:%d", s.host, s.port)
