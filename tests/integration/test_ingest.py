@@ -15,7 +15,7 @@ from psycopg import sql
 from streamsift.infra import KafkaBroker
 from streamsift.ingest.kafka_job import run_ingest_kafka
 from streamsift.ingest.producer import produce
-from streamsift.ingest.sink import KafkaMessage, RawTweetSink
+from streamsift.ingest.sink import KafkaMessage, RawTweetSink, rows_from_messages
 from streamsift.ingest.spark_job import run_ingest
 from streamsift.records import parse_payload
 from streamsift.sources.synthetic import generate
@@ -135,6 +135,44 @@ def test_a_raw_table_made_before_keeps_its_jsonb_column(infra_settings, table_ve
             ).format(sql.Identifier(table))
         ).fetchall()
     assert kinds == [("jsonb", len(valid))]
+
+
+def test_batches_prepared_ahead_land_as_batches_written_at_once(infra_settings, table_version):
+    """The Kafka engine's path: :meth:`RawTweetSink.prepare` in the reading thread, ``write_rows`` in
+    the writer. Whether a batch's COPY streams were made ahead (none of its tweets stored yet) or not
+    (some were: a repeat from an earlier batch, a replay), the same tweets, links and dead letters land."""
+    items = list(generate(2400, seed=21, malformed_share=0.03, duplicate_share=0.05))
+    valid, malformed, n_urls = _expected(items)
+    table = raw_table("raw_tweet_dataset", table_version)
+    topic = f"prepared.{table}"
+    msgs = [KafkaMessage(i.record.payload, topic, 0, k) for k, i in enumerate(items)]
+    with connect(infra_settings.postgres) as conn:
+        ensure_ingest_schema(conn, table)
+        conn.commit()
+    sink = RawTweetSink(connect_kwargs(infra_settings.postgres), table)
+    ahead = []
+    try:
+        # four batches of 600, then 1,200–1,800 and 1,500–2,100 again (a replay: stored already)
+        for lo in (0, 600, 1200, 1800, 1200, 1500):
+            batch = msgs[lo : lo + 600]
+            rows = sink.prepare(rows_from_messages(batch))
+            ahead.append(rows.copy is not None)
+            sink.write_rows(rows, len(batch))
+    finally:
+        sink.close()
+    # the first batch learns the raw column's type; every later one has its streams made ahead
+    assert ahead == [False] + [True] * 5
+    assert _counts(infra_settings, table, topic) == (len(valid), malformed, n_urls)
+    with connect(infra_settings.postgres) as conn:
+        texts = dict(conn.execute(sql.SQL("SELECT tweet_id, text FROM {}").format(sql.Identifier(table))).fetchall())
+    first = {}
+    for m in msgs:
+        try:
+            t = parse_payload(m.value)[0]
+        except Exception:  # noqa: BLE001 - the malformed ones, counted above
+            continue
+        first.setdefault(t.tweet_id, t.text)
+    assert texts == first
 
 
 def _raw_storage_of(conn, table: str) -> tuple[str, str, list[str] | None]:

@@ -195,8 +195,11 @@ cdef int _json(Buf* b, object v, bint jsonb) except -1:
     return 0
 
 
-def copy_data(list rows, str types):
-    """The binary COPY stream of ``rows`` (tuples with one value per character of ``types``)."""
+def copy_data(list rows, str types, list ends=None):
+    """The binary COPY stream of ``rows`` (tuples with one value per character of ``types``).
+
+    ``ends``, when given, receives where the header ends and then where each row ends: the stream of
+    a subset of the rows is the header, their byte ranges and the trailer (``sink._copy_subset``)."""
     cdef Buf b
     cdef Py_ssize_t ncols = len(types), k
     cdef Py_UCS4 code
@@ -208,6 +211,8 @@ def copy_data(list rows, str types):
         raise MemoryError()
     try:
         _bytes(&b, PyBytes_AS_STRING(_SIGNATURE), PyBytes_GET_SIZE(_SIGNATURE))
+        if ends is not None:
+            ends.append(b.size)
         for r in rows:
             row = <tuple?>r
             if len(row) != ncols:
@@ -246,6 +251,8 @@ def copy_data(list rows, str types):
                     _timestamptz(&b, v)
                 else:
                     raise ValueError(f"unknown type code {code!r}")
+            if ends is not None:
+                ends.append(b.size)
         _i16(&b, -1)
         return PyBytes_FromStringAndSize(b.data, b.size)
     finally:

@@ -285,7 +285,7 @@ def _consume(
                 if targets is not None and group_reached(consumer, topic, targets):
                     break
                 continue
-            rows = rows_from_messages(kafka_messages(msgs))
+            rows = sink.prepare(rows_from_messages(kafka_messages(msgs)))
             ends = batch_ends(msgs)
             settle()
             in_flight = (writer.submit(sink.write_rows, rows, len(msgs)), ends)

@@ -56,6 +56,27 @@ class BatchRows:
     tweets: list[tuple[Any, ...]] = field(default_factory=list)
     urls: list[tuple[int, str, str, str]] = field(default_factory=list)
     dead: list[tuple[Any, ...]] = field(default_factory=list)
+    # Made ahead by :meth:`RawTweetSink.prepare`: the tweets without in-batch repeats, their links
+    # (each once), and the binary COPY streams of both, used when none of them is stored yet.
+    unique: list[tuple[Any, ...]] | None = None
+    unique_urls: list[tuple[int, str, str, str]] | None = None
+    copy: tuple[Stream, Stream] | None = None
+
+
+@dataclass(slots=True)
+class Stream:
+    """A binary COPY stream made ahead, and where its header and each of its rows end."""
+
+    data: bytes
+    ends: list[int]
+
+    def subset(self, keep: list[bool]) -> bytes:
+        """The stream of the rows ``keep`` marks (one flag per row): header, their bytes, trailer."""
+        view, ends = memoryview(self.data), self.ends
+        parts = [view[: ends[0]]]
+        parts += [view[ends[i] : ends[i + 1]] for i, k in enumerate(keep) if k]
+        parts.append(view[ends[-1] :])
+        return b"".join(parts)
 
 
 @dataclass
@@ -162,18 +183,34 @@ COPY_CODES = {
 }
 
 
-def _copy_rows(cur: psycopg.Cursor, statement: sql.Composable, types: tuple[str, ...], rows: list[Any]) -> None:
-    """COPY ``rows``: the whole stream from one compiled call when it is built, else — or for a
-    value it does not foresee — formatted by psycopg row by row (the same bytes: a unit test)."""
-    if _native_copy_data is not None:
-        try:
-            data = _native_copy_data(rows, "".join(COPY_CODES[t] for t in types))
-        except (TypeError, OverflowError, ValueError, KeyError):
-            data = None
-        if data is not None:
-            with cur.copy(statement) as cp:
-                cp.write(data)
-            return
+def _copy_stream(rows: list[Any], types: tuple[str, ...], ends: list[int] | None = None) -> bytes | None:
+    """The binary COPY stream of ``rows`` from one compiled call, or None: not built, or a value it
+    does not foresee (psycopg formats those). ``ends`` receives where the header and each row end."""
+    if _native_copy_data is None:
+        return None
+    try:
+        return _native_copy_data(rows, "".join(COPY_CODES[t] for t in types), ends)
+    except (TypeError, OverflowError, ValueError, KeyError):
+        return None
+
+
+def _ahead(rows: list[Any], types: tuple[str, ...]) -> Stream | None:
+    ends: list[int] = []
+    data = _copy_stream(rows, types, ends)
+    return Stream(data, ends) if data is not None else None
+
+
+def _copy_rows(
+    cur: psycopg.Cursor, statement: sql.Composable, types: tuple[str, ...], rows: list[Any], data: bytes | None = None
+) -> None:
+    """COPY ``rows``: ``data`` (their stream, made before) or the whole stream from one compiled call
+    when it is built, else — or for a value it does not foresee — formatted by psycopg row by row
+    (the same bytes: a unit test)."""
+    data = data if data is not None else _copy_stream(rows, types)
+    if data is not None:
+        with cur.copy(statement) as cp:
+            cp.write(data)
+        return
     with cur.copy(statement) as cp:
         cp.set_types(list(types))
         for r in rows:
@@ -291,29 +328,65 @@ class RawTweetSink:
     def close(self) -> None:
         self._holder.close()
 
+    def prepare(self, rows: BatchRows) -> BatchRows:
+        """Do ahead what needs no database: drop in-batch repeats, pick their links, and (once the raw
+        column's type is known, after the first write) encode both COPY streams. The Kafka engine calls
+        it in its reading thread, so its writer thread only probes for stored ids and sends."""
+        rows.unique = _first_of_each(rows.tweets)
+        ids = {r[0] for r in rows.unique}
+        rows.unique_urls = _unique([u for u in rows.urls if u[0] in ids], key=_url_key)
+        types = self._raw_types
+        if types is not None and rows.unique:
+            raw = _ahead(rows.unique, types)
+            urls = _ahead(rows.unique_urls, URL_TYPES)
+            if raw is not None and urls is not None:
+                rows.copy = (raw, urls)
+        return rows
+
     def _write(self, conn: psycopg.Connection, rows: BatchRows) -> WriteResult:
         result = WriteResult()
         with conn.transaction(), conn.cursor() as cur:
             _fast_dumpers(cur)
             fresh_ids: set[int] = set()
-            if rows.tweets:
-                fresh = self._unseen(cur, rows.tweets)
-                fresh_ids = {r[0] for r in fresh}
-                result.inserted = _copy_idempotent(
-                    cur, self.table, RAW_COLUMNS, self._column_types(cur), fresh, conflict="(tweet_id)"
-                )
-                result.duplicates = len(rows.tweets) - result.inserted
+            unique = rows.unique if rows.unique is not None else _first_of_each(rows.tweets)
+            stored = self._stored(cur, unique) if unique else set()
+            fresh = [r for r in unique if r[0] not in stored] if stored else unique
+            fresh_ids = {r[0] for r in fresh}
             # A stored tweet's links were stored with it: only new tweets' links are written (so a
             # duplicate in the batch does not send every link through the ON CONFLICT path).
-            urls = [u for u in rows.urls if u[0] in fresh_ids]
+            if rows.unique_urls is not None:
+                urls = [u for u in rows.unique_urls if u[0] not in stored] if stored else rows.unique_urls
+            else:
+                urls = _unique([u for u in rows.urls if u[0] in fresh_ids], key=_url_key)
+            raw_data = url_data = None
+            if rows.copy is not None:  # made ahead for every unique tweet: the stored ones cut out
+                raw_ahead, urls_ahead = rows.copy
+                raw_data = raw_ahead.subset([r[0] not in stored for r in unique]) if stored else raw_ahead.data
+                url_data = (
+                    urls_ahead.subset([u[0] not in stored for u in rows.unique_urls or ()])
+                    if stored
+                    else urls_ahead.data
+                )
+            if fresh:
+                result.inserted = _copy_idempotent(
+                    cur,
+                    self.table,
+                    RAW_COLUMNS,
+                    self._column_types(cur),
+                    fresh,
+                    conflict="(tweet_id)",
+                    data=raw_data,
+                )
+            result.duplicates = len(rows.tweets) - result.inserted
             if urls:
                 result.urls = _copy_idempotent(
                     cur,
                     "tweet_urls",
                     URL_COLUMNS,
                     URL_TYPES,
-                    _unique(urls, key=lambda u: u[:3:2]),
+                    urls,
                     conflict="(tweet_id, expanded_url)",
+                    data=url_data,
                 )
             if rows.dead:
                 cur.executemany(
@@ -338,16 +411,23 @@ class RawTweetSink:
             self._raw_types = tuple(raw_type if c == "raw" else t for c, t in zip(RAW_COLUMNS, RAW_TYPES, strict=True))
         return self._raw_types
 
-    def _unseen(self, cur: psycopg.Cursor, tweets: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """The batch without in-batch repeats (first offset wins) and without ids already stored."""
-        first = _unique(sorted(tweets, key=lambda r: (r[0], r[22], r[23])), key=lambda r: r[0])
+    def _stored(self, cur: psycopg.Cursor, tweets: list[tuple[Any, ...]]) -> set[int]:
+        """The ids of ``tweets`` already in the raw table."""
         # the ids as one array literal: psycopg's list dumper costs ~3 µs per id, PostgreSQL's parser ~0.3
         cur.execute(
             sql.SQL("SELECT tweet_id FROM {} WHERE tweet_id = ANY(%s::bigint[])").format(sql.Identifier(self.table)),
-            ("{" + ",".join([str(r[0]) for r in first]) + "}",),
+            ("{" + ",".join([str(r[0]) for r in tweets]) + "}",),
         )
-        stored = {r[0] for r in cur.fetchall()}
-        return [r for r in first if r[0] not in stored] if stored else first
+        return {r[0] for r in cur.fetchall()}
+
+
+def _first_of_each(tweets: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The batch without in-batch repeats: of each tweet id, the row of the first (partition, offset)."""
+    return _unique(sorted(tweets, key=lambda r: (r[0], r[22], r[23])), key=lambda r: r[0])
+
+
+def _url_key(u: tuple[int, str, str, str]) -> tuple[int, str]:
+    return u[0], u[2]  # (tweet_id, expanded_url): tweet_urls' key
 
 
 def _unique(rows: list[tuple[Any, ...]], key: Any) -> list[tuple[Any, ...]]:
@@ -369,12 +449,13 @@ def _copy_idempotent(
     rows: list[tuple[Any, ...]],
     *,
     conflict: str,
+    data: bytes | None = None,
 ) -> int:
     """Insert ``rows`` once; returns how many were new.
 
-    Fast path: binary COPY straight into ``table`` inside a savepoint. If a row is
-    already there (a concurrent writer, or a replay racing us), the savepoint is
-    rolled back and the rows go through a temp table and ``ON CONFLICT DO NOTHING``.
+    Fast path: binary COPY straight into ``table`` inside a savepoint (``data``: the rows' stream,
+    made before). If a row is already there (a concurrent writer, or a replay racing us), the
+    savepoint is rolled back and the rows go through a temp table and ``ON CONFLICT DO NOTHING``.
     """
     if not rows:
         return 0
@@ -383,7 +464,7 @@ def _copy_idempotent(
     try:
         copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(ident, cols)
         with cur.connection.transaction():  # a savepoint
-            _copy_rows(cur, copy, types, rows)
+            _copy_rows(cur, copy, types, rows, data)
         return len(rows)
     except psycopg.errors.UniqueViolation:
         log.info("rows already in %s: inserting %d rows with ON CONFLICT DO NOTHING", table, len(rows))

@@ -126,3 +126,16 @@ def test_url_rows():
 def test_an_unforeseen_value_is_refused_so_psycopg_formats_the_batch(types, row):
     with pytest.raises((TypeError, OverflowError)):
         native_copy([row], types)
+
+
+def test_a_subset_of_a_stream_made_ahead_is_the_stream_of_that_subset():
+    """The sink cuts tweets found stored out of a stream made ahead: header, kept rows, trailer."""
+    from streamsift.ingest.sink import _ahead
+
+    rows = _rows(300, seed=5)
+    stream = _ahead(rows, RAW_TYPES)
+    assert stream is not None and len(stream.ends) == len(rows) + 1
+    assert stream.subset([True] * len(rows)) == stream.data
+    for keep in ([i % 3 != 0 for i in range(len(rows))], [False] * len(rows), [i == 7 for i in range(len(rows))]):
+        kept = [r for r, k in zip(rows, keep, strict=True) if k]
+        assert stream.subset(keep) == psycopg_copy(kept, RAW_TYPES)
