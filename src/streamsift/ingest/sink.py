@@ -57,14 +57,14 @@ class BatchRows:
     urls: list[tuple[int, str, str, str]] = field(default_factory=list)
     dead: list[tuple[Any, ...]] = field(default_factory=list)
     # Made ahead by :meth:`RawTweetSink.prepare`: the tweets without in-batch repeats, their links
-    # (each once), and the binary COPY streams of both, used when none of them is stored yet.
+    # (each once), and the binary COPY streams of both (the writer cuts out the tweets found stored).
     unique: list[tuple[Any, ...]] | None = None
     unique_urls: list[tuple[int, str, str, str]] | None = None
-    copy: tuple[Stream, Stream] | None = None
+    copy: tuple[CopyStream, CopyStream] | None = None
 
 
 @dataclass(slots=True)
-class Stream:
+class CopyStream:
     """A binary COPY stream made ahead, and where its header and each of its rows end."""
 
     data: bytes
@@ -194,10 +194,10 @@ def _copy_stream(rows: list[Any], types: tuple[str, ...], ends: list[int] | None
         return None
 
 
-def _ahead(rows: list[Any], types: tuple[str, ...]) -> Stream | None:
+def _ahead(rows: list[Any], types: tuple[str, ...]) -> CopyStream | None:
     ends: list[int] = []
     data = _copy_stream(rows, types, ends)
-    return Stream(data, ends) if data is not None else None
+    return CopyStream(data, ends) if data is not None else None
 
 
 def _copy_rows(
@@ -347,7 +347,6 @@ class RawTweetSink:
         result = WriteResult()
         with conn.transaction(), conn.cursor() as cur:
             _fast_dumpers(cur)
-            fresh_ids: set[int] = set()
             unique = rows.unique if rows.unique is not None else _first_of_each(rows.tweets)
             stored = self._stored(cur, unique) if unique else set()
             fresh = [r for r in unique if r[0] not in stored] if stored else unique
