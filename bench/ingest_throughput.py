@@ -41,7 +41,7 @@ from psycopg import sql
 
 from cpu import CpuSplit
 from payloads import real_size_payloads
-from streamsift.config import load_settings, settings_env
+from streamsift.config import child_env, load_settings
 from streamsift.infra import KafkaBroker, down, up
 from streamsift.infra.process import free_port
 from streamsift.infra.spark import get_spark
@@ -286,11 +286,7 @@ def bench_replay_producer(settings, tmp: Path, n: int, file_lines: int = 20_000,
     path.write_bytes(b"\n".join(payloads) + b"\n")
     topic = "bench.replay"
     KafkaBroker(settings.kafka, settings.state.root).ensure_topics([topic])
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("STREAMSIFT_")},
-        **settings_env(settings),
-        "STREAMSIFT_CONFIG": os.devnull,
-    }
+    env = child_env(settings)
     cmd = [sys.executable, "-m", "streamsift.cli", "produce", "--source", "replay", "--path", str(path), "--loop"]
     cmd += ["--topic", topic, "--limit"]
 

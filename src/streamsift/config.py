@@ -21,6 +21,7 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -640,6 +641,21 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return out
 
 
+def child_env(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """An environment in which a ``streamsift`` child process runs with exactly ``settings``.
+
+    ``environ`` (default: this process's) minus its settings variables (a stale
+    ``STREAMSIFT_KAFKA__PORT`` must not win), plus :func:`settings_env`, plus ``STREAMSIFT_CONFIG``
+    pointing at an empty file (every section comes from the environment; no settings file is read).
+    Holds secrets like :func:`settings_env`: never log it.
+    """
+    names = tuple(ENV_PREFIX + f.upper() for f in Settings.model_fields)
+    nested = tuple(n + "__" for n in names)
+    base = os.environ if environ is None else environ
+    kept = {k: v for k, v in base.items() if k not in names and not k.startswith(nested)}
+    return {**kept, **settings_env(settings), ENV_PREFIX + "CONFIG": os.devnull}
+
+
 def redacted_dump(settings: Settings) -> dict[str, Any]:
     """The settings as JSON-able data, secrets shown as ``**********``."""
     return settings.model_dump(mode="json")
@@ -663,6 +679,7 @@ __all__ = [
     "StateSettings",
     "WebSettings",
     "XApiSettings",
+    "child_env",
     "config_path",
     "load_settings",
     "redacted_dump",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from streamsift.config import Settings
 from streamsift.ingest.sink import KafkaMessage, RawTweetSink
 from streamsift.sources.synthetic import generate
@@ -14,10 +12,9 @@ from streamsift.store.tables import raw_table
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """Environment that makes the CLI (a subprocess) use exactly these settings (no user file)."""
-    from streamsift.config import settings_env as as_env
+    from streamsift.config import child_env
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSIFT_")}
-    return {**env, **as_env(settings), "STREAMSIFT_CONFIG": os.devnull}
+    return child_env(settings)
 
 
 def with_version(settings, version: int, **dataset):

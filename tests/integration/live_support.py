@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections import Counter
@@ -14,6 +15,20 @@ from streamsift.models.predict import OnnxClassifier
 from streamsift.records import MalformedRecord, parse_payload
 from streamsift.store.connection import connect
 from tests.integration.helpers import synthetic_payloads
+
+
+def tap_until(source, want_keys: set[bytes], want_broken: int, stop: threading.Event):
+    """Yield a source's records; set ``stop`` once every wanted key and ``want_broken`` records
+    without a key (frames the source could not parse) have come by."""
+    seen, broken = set(), 0
+    for rec in source:
+        if rec.key is None:
+            broken += 1
+        else:
+            seen.add(rec.key)
+        yield rec
+        if want_keys <= seen and broken >= want_broken:
+            stop.set()
 
 
 def live_settings(models, **classify):

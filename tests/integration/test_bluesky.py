@@ -18,23 +18,10 @@ from streamsift.live.worker import run_worker
 from streamsift.records import platform_id
 from streamsift.sources.bluesky import JetstreamSource
 from streamsift.store.connection import connect
-from tests.integration.live_support import live_settings, read_topic
+from tests.integration.live_support import live_settings, read_topic, tap_until
 from tests.support.fake_jetstream import FakeJetstream, firehose
 
 pytestmark = pytest.mark.integration
-
-
-def _tap(source, want_keys: set[bytes], want_broken: int, stop: threading.Event):
-    """Yield the source's records; stop it once every wanted post and broken frame has come by."""
-    seen, broken = set(), 0
-    for rec in source:
-        if rec.key is None:
-            broken += 1
-        else:
-            seen.add(rec.key)
-        yield rec
-        if want_keys <= seen and broken >= want_broken:
-            stop.set()
 
 
 def _expected(frames, posts):
@@ -58,7 +45,7 @@ def test_jetstream_across_a_dropped_connection_loses_nothing_and_doubles_nothing
     src = JetstreamSource(bs, tmp_path, urls=[server.url], stop=stop, recv_timeout_s=0.2)
     try:
         with src:
-            produce(_tap(src, keys, n_broken, stop), s.kafka, s.producer, topic=topic_name)
+            produce(tap_until(src, keys, n_broken, stop), s.kafka, s.producer, topic=topic_name)
     finally:
         server.stop()
 
@@ -128,12 +115,12 @@ def test_a_restarted_source_resumes_from_its_cursor(infra_settings, topic_name, 
     try:
         stop = threading.Event()
         with JetstreamSource(bs, tmp_path, urls=[server.url], stop=stop, recv_timeout_s=0.2) as src:
-            produce(_tap(src, first_half, 0, stop), s.kafka, s.producer, topic=topic_name)
+            produce(tap_until(src, first_half, 0, stop), s.kafka, s.producer, topic=topic_name)
         saved = int(src.cursor.path.read_text())
         assert saved >= ordered[59].time_us
         stop = threading.Event()
         with JetstreamSource(bs, tmp_path, urls=[server.url], stop=stop, recv_timeout_s=0.2) as src:
-            produce(_tap(src, keys - first_half, 0, stop), s.kafka, s.producer, topic=topic_name)
+            produce(tap_until(src, keys - first_half, 0, stop), s.kafka, s.producer, topic=topic_name)
     finally:
         server.stop()
     assert server.connections[1]["cursor"] == [str(saved - 500)]

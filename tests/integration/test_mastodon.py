@@ -13,24 +13,12 @@ from streamsift.ingest.producer import produce
 from streamsift.records import platform_id
 from streamsift.sources.base import SourceError
 from streamsift.sources.mastodon import MastodonSource
-from tests.integration.live_support import read_topic
+from tests.integration.live_support import read_topic, tap_until
 from tests.support.fake_mastodon import FakeMastodon, status
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "mastodon-user-token-d41d8cd98f00b204"
-
-
-def _tap(source, want: set[bytes], want_broken: int, stop: threading.Event):
-    seen, broken = set(), 0
-    for rec in source:
-        if rec.key is None:
-            broken += 1
-        else:
-            seen.add(rec.key)
-        yield rec
-        if want <= seen and broken >= want_broken:
-            stop.set()
 
 
 def test_a_cut_stream_is_filled_from_the_timeline(infra_settings, topic_name, caplog):
@@ -45,7 +33,7 @@ def test_a_cut_stream_is_filled_from_the_timeline(infra_settings, topic_name, ca
     caplog.set_level(logging.DEBUG)
     try:
         with MastodonSource(ms, TOKEN, stop=stop) as src:
-            produce(_tap(src, keys, 1, stop), s.kafka, s.producer, topic=topic_name)
+            produce(tap_until(src, keys, 1, stop), s.kafka, s.producer, topic=topic_name)
     finally:
         server.stop()
     assert server.stream_connections >= 2 and src.stats.reconnects >= 1

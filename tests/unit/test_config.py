@@ -124,3 +124,23 @@ def test_settings_env_gives_a_child_process_the_same_settings(monkeypatch):
     # A more specific variable still wins over the section's JSON (what the demo does for web.users).
     monkeypatch.setenv("STREAMSIFT_KAFKA__PORT", "19094")
     assert load_settings(Path(os.devnull)).kafka.port == 19094
+
+
+def test_child_env_drops_stale_settings_variables_and_any_settings_file(monkeypatch, tmp_path):
+    """A child started with child_env(s) loads exactly s: not a stale STREAMSIFT_KAFKA__PORT of the
+    parent's shell, not the streamsift.toml in its working folder; unrelated variables pass through."""
+    from streamsift.config import child_env
+
+    parent = load_settings(Path(os.devnull), kafka={"port": 19092, "controller_port": 19093}, x_user_token="t")
+    stale = {"STREAMSIFT_KAFKA__PORT": "1", "STREAMSIFT_POSTGRES": '{"port": 2}', "PATH": "/bin", "OTHER": "x"}
+    env = child_env(parent, stale)
+    assert env["PATH"] == "/bin" and env["OTHER"] == "x"
+    assert "STREAMSIFT_KAFKA__PORT" not in env
+    write(tmp_path, "[kafka]\nport = 3\n")
+    monkeypatch.chdir(tmp_path)
+    for key in list(os.environ):
+        if key.startswith("STREAMSIFT_"):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert load_settings() == parent

@@ -62,10 +62,15 @@ def web_hash_password(
     from streamsift.web.auth import hash_password
 
     password = getpass.getpass(f"password for {user}: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise StreamsiftError(
+            "no password given",
+            hint=f"run `streamsift web hash-password {user}` in a terminal, or pipe the password in",
+        )
     if len(password) < 8:
         raise StreamsiftError("use a password of at least 8 characters")
     h = hash_password(password)
-    console.print(f'[web.users]\n{user} = "{h}"', highlight=False, soft_wrap=True)
+    console.print(f'[web.users]\n{user} = "{h}"', markup=False, highlight=False, soft_wrap=True)
 
 
 @web_app.command("assign")

@@ -10,7 +10,6 @@ Each runs as ``python -m streamsift <command>`` in its own process group, with i
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from streamsift.config import Settings, settings_env
+from streamsift.config import Settings, child_env
 from streamsift.errors import InfraError
 from streamsift.infra.process import ensure_dir, read_pid, require_free_port, tail, terminate
 from streamsift.infra.status import ServiceStatus
@@ -74,7 +73,7 @@ def start_service(
     """Start ``service`` unless it runs already; wait until it is ready. Returns (pid, started now).
 
     The child runs with exactly ``settings`` (passed as STREAMSIFT_* variables, see
-    :func:`~streamsift.config.settings_env`) and ``env`` on top of this process's environment. A child
+    :func:`~streamsift.config.child_env`) and ``env`` on top of this process's environment. A child
     that exits or never gets ready raises :class:`InfraError` naming its log file.
     """
     pid_file, log_file = service.pid_file(settings), service.log_file(settings)
@@ -89,13 +88,13 @@ def start_service(
         require_free_port(
             where.hostname or "127.0.0.1", where.port or 0, service=service.name, setting=service.port_setting
         )
-    child_env = {**_without_settings(os.environ), **settings_env(settings), **(env or {})}
+    environ = {**child_env(settings), **(env or {})}
     argv = [sys.executable, "-m", "streamsift", *service.args]
     with log_file.open("ab") as out:
         out.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} streamsift {' '.join(service.args)}\n".encode())
         out.flush()
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=child_env, start_new_session=True
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=environ, start_new_session=True
         )
     pid_file.write_text(f"{proc.pid}\n")
     log.info("started %s (pid %d), log %s", service.name, proc.pid, log_file)
@@ -106,15 +105,6 @@ def start_service(
         what = f"exited with code {code}" if code is not None else f"was not ready after {timeout_s:.0f} s"
         raise InfraError(f"{service.name} {what}", hint=f"see {log_file}")
     return proc.pid, True
-
-
-def _without_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment minus the ``STREAMSIFT_*`` variables of the settings tree (the child gets the
-    effective settings instead; a stale ``STREAMSIFT_KAFKA__PORT`` must not win over them)."""
-    from streamsift.config import ENV_PREFIX, Settings
-
-    names = tuple(ENV_PREFIX + f.upper() for f in Settings.model_fields)
-    return {k: v for k, v in environ.items() if not (k in names or k.startswith(tuple(n + "__" for n in names)))}
 
 
 def _ours(pid: int) -> bool:
