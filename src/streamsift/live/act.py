@@ -104,6 +104,40 @@ class Outcome:
     detail: str = ""
 
 
+@dataclass
+class RateLimit:
+    """A platform's request budget, from the headers of its answers (``remaining`` calls until the
+    window resets at ``reset_at``, epoch seconds)."""
+
+    remaining_header: str
+    reset_header: str
+    remaining: int | None = None
+    reset_at: float | None = None
+
+    def note(self, headers) -> None:
+        rem, reset = headers.get(self.remaining_header), headers.get(self.reset_header)
+        if rem is not None and rem.isdigit():
+            self.remaining = int(rem)
+        if reset is not None and reset.isdigit():
+            self.reset_at = float(reset)
+
+    def exhausted(self) -> None:
+        """A 429: nothing left until the reset; without a reset header, back off a minute."""
+        self.remaining = 0
+        if self.reset_at is None or self.reset_at < time.time():
+            self.reset_at = time.time() + 60
+
+    def reopen(self) -> None:
+        """The window has reset: the next answer tells the new budget."""
+        self.remaining = None
+
+    def wait_s(self) -> float:
+        """How long to wait before the next call (0 unless the window is used up)."""
+        if self.remaining == 0 and self.reset_at is not None:
+            return max(self.reset_at - time.time(), 0.0) + 0.5
+        return 0.0
+
+
 class XRetweeter:
     """The two X API v2 calls ``act`` needs, with the account's user-context token."""
 
@@ -114,21 +148,7 @@ class XRetweeter:
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s
         )
-        self.remaining: int | None = None
-        self.reset_at: float | None = None
-
-    def _note_limits(self, headers) -> None:
-        rem, reset = headers.get("x-rate-limit-remaining"), headers.get("x-rate-limit-reset")
-        if rem is not None and rem.isdigit():
-            self.remaining = int(rem)
-        if reset is not None and reset.isdigit():
-            self.reset_at = float(reset)
-
-    def wait_s(self) -> float:
-        """How long to wait before the next call (0 unless the window is used up)."""
-        if self.remaining == 0 and self.reset_at is not None:
-            return max(self.reset_at - time.time(), 0.0) + 0.5
-        return 0.0
+        self.limit = RateLimit("x-rate-limit-remaining", "x-rate-limit-reset")
 
     def retweet(self, tweet_id: int, ref: tuple[str | None, str | None] | None = None) -> Outcome:
         import httpx
@@ -137,13 +157,11 @@ class XRetweeter:
             r = self._client.post(f"/2/users/{self.user_id}/retweets", json={"tweet_id": str(tweet_id)})
         except httpx.TransportError as exc:
             return Outcome("retry", f"network: {type(exc).__name__}")
-        self._note_limits(r.headers)
+        self.limit.note(r.headers)
         if r.status_code == 200 and r.json().get("data", {}).get("retweeted") is True:
             return Outcome("done")
         if r.status_code == 429:
-            self.remaining = 0
-            if self.reset_at is None or self.reset_at < time.time():
-                self.reset_at = time.time() + 60  # no reset header: back off a minute
+            self.limit.exhausted()
             return Outcome("rate_limited", "429 Too Many Requests")
         detail = _problem(r)
         if r.status_code >= 500:
@@ -170,20 +188,7 @@ class BlueskyReposter:
         self.did: str | None = None
         self._access: str | None = None
         self._refresh: str | None = None
-        self.remaining: int | None = None
-        self.reset_at: float | None = None
-
-    def _note_limits(self, headers) -> None:
-        rem, reset = headers.get("ratelimit-remaining"), headers.get("ratelimit-reset")
-        if rem is not None and rem.isdigit():
-            self.remaining = int(rem)
-        if reset is not None and reset.isdigit():
-            self.reset_at = float(reset)
-
-    def wait_s(self) -> float:
-        if self.remaining == 0 and self.reset_at is not None:
-            return max(self.reset_at - time.time(), 0.0) + 0.5
-        return 0.0
+        self.limit = RateLimit("ratelimit-remaining", "ratelimit-reset")
 
     def _session(self, *, refresh: bool = False) -> None:
         if refresh and self._refresh:
@@ -247,16 +252,14 @@ class BlueskyReposter:
             return Outcome("retry", f"network: {type(exc).__name__}")
         except (httpx.HTTPStatusError, ValueError, KeyError) as exc:  # the session refresh failed
             return Outcome("retry", f"session: {str(exc)[:120] or type(exc).__name__}")
-        self._note_limits(r.headers)
+        self.limit.note(r.headers)
         try:
             if r.status_code == 200 and r.json().get("uri"):
                 return Outcome("done")
         except ValueError:
             return Outcome("retry", "200 without a JSON body")
         if r.status_code == 429:
-            self.remaining = 0
-            if self.reset_at is None or self.reset_at < time.time():
-                self.reset_at = time.time() + 60
+            self.limit.exhausted()
             return Outcome("rate_limited", "429 Too Many Requests")
         if r.status_code >= 500:
             return Outcome("retry", f"{r.status_code} {_problem(r)}")
@@ -442,7 +445,7 @@ def _work(conn, clients: dict[str, Any], why: dict[str, str], acfg, stats: ActSt
     """Carry out pending actions, each platform within its rate limit; returns how many were handled."""
     handled = 0
     while not stop.is_set():
-        waits = {p: c.wait_s() for p, c in clients.items()}
+        waits = {p: c.limit.wait_s() for p, c in clients.items()}
         ready = [p for p in PLATFORMS if waits.get(p, 0.0) <= 0]
         row = _claim(conn, ready) if ready else None
         if row is None:
@@ -459,8 +462,8 @@ def _work(conn, clients: dict[str, Any], why: dict[str, str], acfg, stats: ActSt
             log.info("%s rate limit reached: waiting %.0f s for the window to reset", "/".join(blocked), wait)
             if stop.wait(wait):
                 break
-            for p in blocked:  # the window has reset: the next answer tells the new budget
-                clients[p].remaining = None
+            for p in blocked:
+                clients[p].limit.reopen()
             continue
         tweet_id, target, attempts, platform = row
         handled += 1
@@ -502,6 +505,7 @@ __all__ = [
     "ActStats",
     "BlueskyReposter",
     "Outcome",
+    "RateLimit",
     "XRetweeter",
     "decide",
     "ensure_act_schema",
