@@ -56,6 +56,49 @@ def _reachable_by(path: Path, uid: int, gid: int, *, need_write: bool = False) -
     return True
 
 
+OWNER_FILE = "owner"
+
+
+def _digest(wanted: Path) -> str:
+    return hashlib.sha1(str(wanted.resolve()).encode()).hexdigest()[:12]
+
+
+def _shared_base() -> Path:
+    """Where root keeps the server's files when ``nobody`` cannot reach the state folder:
+    ``/var/lib/streamsift`` if it can be made, else the temp folder."""
+    base = Path("/var/lib/streamsift")
+    try:
+        base.mkdir(mode=0o755, exist_ok=True)
+    except OSError:
+        return Path(tempfile.gettempdir())
+    return base if os.access(base, os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
+
+
+def _legacy_home(digest: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"streamsift-postgres-{digest}"
+
+
+def collect_orphans(base: Path | None = None) -> list[Path]:
+    """Delete server folders kept outside a state folder that no longer exists (nothing running in them).
+
+    A state folder deleted by hand, or a run killed before ``infra down --wipe``, used to leave its
+    database behind for good. Only folders that name their state folder (``owner``) are considered.
+    Returns the folders deleted.
+    """
+    removed = []
+    for home in sorted((base or _shared_base()).glob("postgres-*")):
+        try:
+            owner = Path((home / OWNER_FILE).read_text().strip())
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not owner.is_absolute() or owner.exists() or read_pid(home / "data" / "postmaster.pid") is not None:
+            continue
+        log.info("deleting PostgreSQL files of the deleted state folder %s: %s", owner, home)
+        shutil.rmtree(home, ignore_errors=True)
+        removed.append(home)
+    return removed
+
+
 class PostgresServer:
     """Start, stop and check the embedded server; create the database."""
 
@@ -64,22 +107,49 @@ class PostgresServer:
         self.state_dir = state_dir
         self.as_root = os.geteuid() == 0
         self._user = pwd.getpwnam(UNPRIVILEGED_USER) if self.as_root else None
-        self.home = self._choose_home(state_dir / "postgres")
-        self.data_dir = self.home / "data"
-        self.socket_dir = self.home / "run"
-        self.log_file = self.home / "postgres.log"
+        self.shared = False  # the files are kept outside the state folder (see _choose_home)
+        self._set_home(self._choose_home(state_dir / "postgres"))
         self.bin_dir = self._choose_bin_dir()
 
     # -- where things live ---------------------------------------------------------
+    def _set_home(self, home: Path) -> None:
+        self.home = home
+        self.data_dir = home / "data"
+        self.socket_dir = home / "run"
+        self.log_file = home / "postgres.log"
+
     def _choose_home(self, wanted: Path) -> Path:
         if self._user is None or _reachable_by(wanted, self._user.pw_uid, self._user.pw_gid):
             return wanted
-        # Started as root from a folder `nobody` cannot enter (e.g. under /root):
-        # keep the server's files in a folder it can reach, tied to this state folder.
-        digest = hashlib.sha1(str(wanted.resolve()).encode()).hexdigest()[:12]
-        home = Path(tempfile.gettempdir()) / f"streamsift-postgres-{digest}"
+        # Started as root from a folder `nobody` cannot enter (e.g. under /root): keep the server's
+        # files in a folder it can reach, tied to this state folder: under /var/lib, so that they
+        # outlive a reboot that empties /tmp. An older release kept them in /tmp: a server still there
+        # is used where it is, and moved on its next start (`_adopt_legacy_home`).
+        self.shared = True
+        digest = _digest(wanted)
+        home = _shared_base() / f"postgres-{digest}"
+        legacy = _legacy_home(digest)
+        if legacy != home and not (home / "data").exists() and (legacy / "data" / "PG_VERSION").exists():
+            return legacy
         log.info("%s is not reachable by user %s; keeping PostgreSQL files in %s", wanted, UNPRIVILEGED_USER, home)
         return home
+
+    def _adopt_legacy_home(self) -> None:
+        """A stopped server's files in the old /tmp place move to the durable one."""
+        digest = _digest(self.state_dir / "postgres")
+        if not self.shared or self.home != _legacy_home(digest):
+            return
+        home = _shared_base() / f"postgres-{digest}"
+        if home == self.home:
+            return
+        log.info("moving PostgreSQL files from %s to %s (kept across reboots)", self.home, home)
+        shutil.move(str(self.home), str(home))
+        self._set_home(home)
+
+    def _mark_owner(self) -> None:
+        """Files kept outside the state folder name it, so that they can be collected once it is deleted."""
+        if self.shared:
+            (self.home / OWNER_FILE).write_text(f"{self.state_dir.resolve()}\n")
 
     def _choose_bin_dir(self) -> Path:
         install = _pginstall()
@@ -168,9 +238,13 @@ class PostgresServer:
             return False
         s = self.settings
         require_free_port(s.host, s.port, service="PostgreSQL", setting="postgres.port")
+        if self.shared:
+            collect_orphans()
+            self._adopt_legacy_home()
         for d in (self.home, self.socket_dir):
             ensure_dir(d)
         self._own(self.home, self.socket_dir)
+        self._mark_owner()
         self._initdb()
         self.log_file.touch()
         self._own(self.log_file)
