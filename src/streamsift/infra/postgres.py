@@ -143,7 +143,10 @@ class PostgresServer:
         if home == self.home:
             return
         log.info("moving PostgreSQL files from %s to %s (kept across reboots)", self.home, home)
-        shutil.move(str(self.home), str(home))
+        shutil.move(str(self.home), str(home))  # a copy if /tmp is another file system: owned by root
+        if self._user is not None:
+            for p in [home, *home.rglob("*")]:
+                os.chown(p, self._user.pw_uid, self._user.pw_gid, follow_symlinks=False)
         self._set_home(home)
 
     def _mark_owner(self) -> None:

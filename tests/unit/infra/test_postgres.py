@@ -52,27 +52,33 @@ def as_root_unreachable(monkeypatch, tmp_path):
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(postgres, "_shared_base", lambda: tmp_path / "lib")
     monkeypatch.setattr(postgres.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
-    return tmp_path
+    chowned: dict[Path, tuple[int, int]] = {}
+    monkeypatch.setattr(postgres.os, "chown", lambda p, uid, gid, **_: chowned.__setitem__(Path(p), (uid, gid)))
+    return tmp_path, chowned
 
 
 def test_files_go_to_the_durable_folder_and_name_their_state_folder(as_root_unreachable):
-    state = as_root_unreachable / "state"
+    tmp_path, _ = as_root_unreachable
+    state = tmp_path / "state"
     pg = PostgresServer(PostgresSettings(), state)
-    assert pg.shared and pg.home.parent == as_root_unreachable / "lib"
+    assert pg.shared and pg.home.parent == tmp_path / "lib"
     pg.home.mkdir()
     pg._mark_owner()
     assert (pg.home / OWNER_FILE).read_text().strip() == str(state.resolve())
 
 
 def test_an_older_release_files_in_tmp_are_used_then_moved_when_stopped(as_root_unreachable):
-    state = as_root_unreachable / "state"
+    tmp_path, chowned = as_root_unreachable
+    state = tmp_path / "state"
     digest = postgres._digest(state / "postgres")
-    legacy = as_root_unreachable / "tmp" / f"streamsift-postgres-{digest}"
+    legacy = tmp_path / "tmp" / f"streamsift-postgres-{digest}"
     (legacy / "data").mkdir(parents=True)
     (legacy / "data" / "PG_VERSION").write_text("15\n")
     pg = PostgresServer(PostgresSettings(), state)
     assert pg.home == legacy  # a status check finds the server where it is
     pg._adopt_legacy_home()
-    assert pg.home == as_root_unreachable / "lib" / f"postgres-{digest}"
+    assert pg.home == tmp_path / "lib" / f"postgres-{digest}"
     assert (pg.data_dir / "PG_VERSION").read_text() == "15\n" and not legacy.exists()
     assert pg.log_file.parent == pg.home and pg.socket_dir.parent == pg.home
+    # moved across file systems, the copy would be root's: everything is handed back to nobody
+    assert chowned == {p: (65534, 65534) for p in [pg.home, pg.data_dir, pg.data_dir / "PG_VERSION"]}
