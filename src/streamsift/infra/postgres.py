@@ -108,6 +108,7 @@ class PostgresServer:
         self.as_root = os.geteuid() == 0
         self._user = pwd.getpwnam(UNPRIVILEGED_USER) if self.as_root else None
         self.shared = False  # the files are kept outside the state folder (see _choose_home)
+        self._durable_home: Path | None = None  # where they belong then (an older release's may differ)
         self._set_home(self._choose_home(state_dir / "postgres"))
         self.bin_dir = self._choose_bin_dir()
 
@@ -127,7 +128,7 @@ class PostgresServer:
         # is used where it is, and moved on its next start (`_adopt_legacy_home`).
         self.shared = True
         digest = _digest(wanted)
-        home = _shared_base() / f"postgres-{digest}"
+        home = self._durable_home = _shared_base() / f"postgres-{digest}"
         legacy = _legacy_home(digest)
         if legacy != home and not (home / "data").exists() and (legacy / "data" / "PG_VERSION").exists():
             return legacy
@@ -136,11 +137,8 @@ class PostgresServer:
 
     def _adopt_legacy_home(self) -> None:
         """A stopped server's files in the old /tmp place move to the durable one."""
-        digest = _digest(self.state_dir / "postgres")
-        if not self.shared or self.home != _legacy_home(digest):
-            return
-        home = _shared_base() / f"postgres-{digest}"
-        if home == self.home:
+        home = self._durable_home
+        if home is None or home == self.home:
             return
         log.info("moving PostgreSQL files from %s to %s (kept across reboots)", self.home, home)
         shutil.move(str(self.home), str(home))  # a copy if /tmp is another file system: owned by root
